@@ -1,0 +1,48 @@
+#pragma once
+
+// The seam between a protocol's I/O layer and the actor world. Plain C++: the
+// I/O side (Beast, Asio) includes this header without any CAF header, and the
+// actor side implements `request_dispatcher`.
+
+#include <memory>
+#include <string>
+
+#include "actors/errc.hpp"
+#include "actors/messages.hpp"
+
+namespace sb {
+
+/// Outcome of one dispatched request: either a response of the owner
+/// (`code == errc::none`) or an error of the node.
+struct dispatch_result {
+  errc code = errc::none;
+  /// Human-readable detail of an error.
+  std::string message;
+  /// With `errc::method_not_allowed`: the allowed methods, comma-separated.
+  std::string allow;
+  /// The owner's response when `code == errc::none`.
+  http_response response;
+};
+
+/// Receives the outcome of one request. `deliver` is called exactly once,
+/// from any thread; the implementation hands the result to its own executor.
+class reply_sink {
+public:
+  virtual ~reply_sink() = default;
+
+  virtual void deliver(dispatch_result result) = 0;
+};
+
+using reply_sink_ptr = std::shared_ptr<reply_sink>;
+
+/// Accepts requests from an I/O layer. Thread-safe; never blocks.
+class request_dispatcher {
+public:
+  virtual ~request_dispatcher() = default;
+
+  /// Routes `req` to the owner of the matching endpoint; the outcome arrives
+  /// at `sink`.
+  virtual void dispatch(http_request req, reply_sink_ptr sink) = 0;
+};
+
+} // namespace sb

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sb {
+
+/// Error codes of the node. Actors carry them inside `caf::error` (category
+/// `error_category`); the protocol handlers map them to HTTP statuses or
+/// JSON-RPC codes in exactly one place each. The numeric values cross the
+/// network, so only append new codes.
+enum class errc : uint8_t {
+  none = 0,
+  /// The request is malformed (bad percent encoding, bad JSON, ...).
+  bad_request,
+  /// No endpoint matches the path.
+  no_route,
+  /// The path matches, the method does not; the detail lists the allowed
+  /// methods, comma-separated.
+  method_not_allowed,
+  /// An endpoint registration clashes with one that exists.
+  conflict,
+  /// The owner of the endpoint went down while the request waited.
+  owner_down,
+  /// The owner did not answer in time.
+  timeout,
+  /// Too many requests are waiting; try again later.
+  overloaded,
+  /// The endpoint requires auth and no auth service runs.
+  auth_unavailable,
+  /// The request body exceeds the configured limit.
+  payload_too_large,
+  /// The request-target exceeds the configured limit.
+  uri_too_long,
+  /// The request header exceeds the configured limit.
+  header_too_large,
+  /// An endpoint description is invalid (bad pattern, unknown method).
+  invalid_endpoint,
+  /// No module of that name runs on this node.
+  unknown_module,
+  /// The node is not ready to serve this request (starting or stopping).
+  unavailable,
+  /// A bug or unexpected failure inside the node.
+  internal,
+  /// The request did not arrive in time.
+  request_timeout,
+};
+
+/// Stable, lowercase string for `x`, as used in JSON error bodies.
+const char* to_code(errc x) noexcept;
+
+/// HTTP status for `x`.
+uint16_t to_http_status(errc x) noexcept;
+
+/// Returns the code whose `to_code` is `str`, or `errc::internal`.
+errc from_code(const std::string& str) noexcept;
+
+} // namespace sb
+
+namespace sb {
+
+/// JSON body of an error response:
+/// `{"error":{"code":"<code>","message":"<message>"}}`.
+std::string error_body(const char* code, const std::string& message);
+
+/// Appends `str` to `out` as a JSON string literal, quotes included. Bytes
+/// that are not valid UTF-8 become U+FFFD.
+void append_json_string(std::string& out, const std::string& str);
+
+} // namespace sb

@@ -1,0 +1,45 @@
+#include "actors/messages.hpp"
+
+namespace sb {
+
+const char* to_string(auth_requirement x) noexcept {
+  return x == auth_requirement::required ? "required" : "none";
+}
+
+const char* to_string(module_state x) noexcept {
+  switch (x) {
+    case module_state::starting:
+      return "starting";
+    case module_state::running:
+      return "running";
+    case module_state::restarting:
+      return "restarting";
+    case module_state::failed:
+      return "failed";
+    case module_state::stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+const char* to_string(node_state x) noexcept {
+  switch (x) {
+    case node_state::starting:
+      return "starting";
+    case node_state::running:
+      return "running";
+    case node_state::stopping:
+      return "stopping";
+  }
+  return "unknown";
+}
+
+const std::string* find_field(const field_list& xs,
+                              const std::string& name) noexcept {
+  for (auto& x : xs)
+    if (x.first == name)
+      return &x.second;
+  return nullptr;
+}
+
+} // namespace sb

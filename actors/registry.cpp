@@ -1,0 +1,395 @@
+#include "actors/registry.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/error.hpp"
+#include "actors/log.hpp"
+#include "actors/route_trie.hpp"
+
+namespace sb {
+
+namespace {
+
+using clock_type = caf::actor_clock::clock_type;
+using time_point = caf::actor_clock::time_point;
+
+/// Where the outcome of one request goes: a reply sink (local protocol
+/// handlers) or a response promise (any actor that sent a request).
+struct completion {
+  reply_sink_ptr sink;
+  caf::response_promise promise;
+
+  void succeed(http_response&& res) {
+    if (sink) {
+      dispatch_result result;
+      result.response = std::move(res);
+      sink->deliver(std::move(result));
+    } else {
+      promise.deliver(std::move(res));
+    }
+  }
+
+  void fail(errc code, std::string message, std::string allow = {}) {
+    if (sink) {
+      dispatch_result result;
+      result.code = code;
+      result.message = std::move(message);
+      result.allow = std::move(allow);
+      sink->deliver(std::move(result));
+    } else {
+      promise.deliver(make_error(code, std::move(message)));
+    }
+  }
+};
+
+/// One registered endpoint.
+struct entry {
+  endpoint spec;
+  path_pattern pattern;
+  std::vector<std::string> param_names;
+  caf::actor owner;
+};
+
+/// One request that waits for its owner.
+struct pending_request {
+  completion done;
+  caf::actor_addr owner;
+  /// Response ID of our request to the owner, for cancelling its handler.
+  caf::message_id mid;
+  std::multimap<time_point, uint64_t>::iterator deadline;
+};
+
+/// What the registry tracks per owner.
+struct owner_record {
+  std::vector<uint64_t> endpoints;
+  std::unordered_set<uint64_t> pending;
+};
+
+bool valid_token(const std::string& str, size_t max_len, bool upper) {
+  if (str.empty() || str.size() > max_len)
+    return false;
+  return std::all_of(str.begin(), str.end(), [&](char c) {
+    return upper ? ((c >= 'A' && c <= 'Z') || c == '-' || c == '_')
+                 : ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                    || c == '-' || c == '_');
+  });
+}
+
+std::string describe(const endpoint& x) {
+  return x.method + " " + x.pattern + " (module '" + x.module + "')";
+}
+
+class registry_state {
+public:
+  static inline const char* name = "sb.registry";
+
+  explicit registry_state(caf::stateful_actor<registry_state>* self)
+    : self_(self), log_(logger("registry")) {
+    // nop
+  }
+
+  caf::behavior make_behavior(registry_options opts, caf::actor bus) {
+    opts_ = opts;
+    bus_ = std::move(bus);
+    self_->set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+    return {
+      [this](register_atom, caf::actor& owner,
+             std::vector<endpoint>& xs) -> caf::result<caf::ok_atom> {
+        if (auto err = add(owner, xs))
+          return err;
+        return caf::ok_atom::value;
+      },
+      [this](withdraw_atom, const caf::actor& owner,
+             const std::vector<endpoint>& xs) {
+        withdraw(owner.address(), &xs);
+        return caf::ok_atom::value;
+      },
+      [this](withdraw_atom, const caf::actor& owner) {
+        withdraw(owner.address(), nullptr);
+        return caf::ok_atom::value;
+      },
+      [this](list_atom) { return list(); },
+      [this](http_request& req) {
+        auto rp = self_->make_response_promise();
+        dispatch(std::move(req), completion{nullptr, rp});
+        return rp;
+      },
+      [this](http_dispatch& x) {
+        dispatch(std::move(x.request), completion{std::move(x.sink), {}});
+      },
+      [this](tick_atom) {
+        timer_armed_ = false;
+        expire();
+      },
+    };
+  }
+
+private:
+  // -- registration -----------------------------------------------------------
+
+  caf::error add(caf::actor& owner, std::vector<endpoint>& xs) {
+    if (!owner)
+      return make_error(errc::invalid_endpoint, "registration without owner");
+    if (entries_.size() + xs.size() > opts_.max_endpoints)
+      return make_error(errc::invalid_endpoint,
+                        "too many endpoints (limit "
+                          + std::to_string(opts_.max_endpoints) + ")");
+    // Validate everything before touching the tables.
+    std::vector<entry> fresh;
+    fresh.reserve(xs.size());
+    for (auto& x : xs) {
+      if (!valid_token(x.protocol, 16, false))
+        return make_error(errc::invalid_endpoint,
+                          "invalid protocol '" + x.protocol + "'");
+      if (!valid_token(x.method, 16, true))
+        return make_error(errc::invalid_endpoint,
+                          "invalid method '" + x.method + "'");
+      entry e;
+      if (auto msg = parse_pattern(x.pattern, e.pattern); !msg.empty())
+        return make_error(errc::invalid_endpoint, msg);
+      e.param_names = e.pattern.param_names();
+      e.spec = std::move(x);
+      e.owner = owner;
+      fresh.push_back(std::move(e));
+    }
+    // Insert one by one; on a clash undo what this call inserted.
+    std::vector<uint64_t> added;
+    auto& rec = owners_[owner.address()];
+    for (auto& e : fresh) {
+      auto& trie = tries_[e.spec.protocol];
+      auto id = next_endpoint_id_++;
+      if (auto other = trie.insert(e.pattern, e.spec.method, id)) {
+        auto& prev = entries_[other];
+        if (prev.owner == owner && prev.spec.pattern == e.spec.pattern) {
+          // Registering the same endpoint again updates it in place.
+          prev.spec = std::move(e.spec);
+          continue;
+        }
+        auto msg = describe(e.spec) + " clashes with " + describe(prev.spec);
+        for (auto x : added)
+          remove_entry(x);
+        if (rec.endpoints.empty() && rec.pending.empty())
+          owners_.erase(owner.address());
+        log_->info("registration refused: {}", msg);
+        return make_error(errc::conflict, std::move(msg));
+      }
+      added.push_back(id);
+      rec.endpoints.push_back(id);
+      entries_.emplace(id, std::move(e));
+    }
+    if (!monitored_.count(owner.address())) {
+      self_->monitor(owner);
+      monitored_.insert(owner.address());
+    }
+    log_->debug("registered endpoints={} total={}", added.size(),
+                entries_.size());
+    publish_routes();
+    return {};
+  }
+
+  void withdraw(const caf::actor_addr& owner, const std::vector<endpoint>* xs) {
+    auto i = owners_.find(owner);
+    if (i == owners_.end())
+      return;
+    auto& ids = i->second.endpoints;
+    auto selected = [&](uint64_t id) {
+      if (xs == nullptr)
+        return true;
+      auto& spec = entries_[id].spec;
+      return std::any_of(xs->begin(), xs->end(), [&](const endpoint& x) {
+        return x.protocol == spec.protocol && x.method == spec.method
+               && x.pattern == spec.pattern;
+      });
+    };
+    auto keep = std::stable_partition(ids.begin(), ids.end(),
+                                      [&](uint64_t id) { return !selected(id); });
+    for (auto j = keep; j != ids.end(); ++j)
+      remove_entry(*j);
+    ids.erase(keep, ids.end());
+    publish_routes();
+  }
+
+  void remove_entry(uint64_t id) {
+    auto i = entries_.find(id);
+    if (i == entries_.end())
+      return;
+    auto& e = i->second;
+    tries_[e.spec.protocol].erase(e.pattern, e.spec.method, id);
+    entries_.erase(i);
+  }
+
+  std::vector<endpoint> list() const {
+    std::vector<endpoint> result;
+    result.reserve(entries_.size());
+    for (auto& kvp : entries_)
+      result.push_back(kvp.second.spec);
+    std::sort(result.begin(), result.end(), [](auto& x, auto& y) {
+      return std::tie(x.protocol, x.pattern, x.method)
+             < std::tie(y.protocol, y.pattern, y.method);
+    });
+    return result;
+  }
+
+  void publish_routes() {
+    if (bus_)
+      self_->send(bus_, publish_atom::value, std::string{"routes"},
+                  caf::make_message(routes_changed{entries_.size()}));
+  }
+
+  // -- dispatching ------------------------------------------------------------
+
+  void dispatch(http_request&& req, completion&& done) {
+    if (pending_.size() >= opts_.max_pending)
+      return done.fail(errc::overloaded,
+                       "too many requests are waiting; try again later");
+    auto t = tries_.find("http");
+    if (t == tries_.end())
+      return done.fail(errc::no_route, "no endpoint matches this path");
+    auto match = t->second.lookup(req.method, req.path);
+    switch (match.status) {
+      case lookup_status::no_route:
+        return done.fail(errc::no_route, "no endpoint matches this path");
+      case lookup_status::method_not_allowed:
+        return done.fail(errc::method_not_allowed,
+                         "method " + req.method
+                           + " is not allowed here; allowed: " + match.allow,
+                         match.allow);
+      case lookup_status::found:
+        break;
+    }
+    auto& e = entries_[match.id];
+    if (e.spec.auth == auth_requirement::required)
+      // TODO: ask the auth service once one can register; until then every
+      // protected endpoint stays closed.
+      return done.fail(errc::auth_unavailable,
+                       "this endpoint requires authorization and no auth "
+                       "service is running");
+    req.handler = e.spec.handler;
+    req.params.clear();
+    for (size_t i = 0; i < e.param_names.size(); ++i)
+      req.params.emplace_back(e.param_names[i], std::move(match.values[i]));
+    // Our own deadline replaces a per-request timer: one timer serves all.
+    auto seq = next_seq_++;
+    auto owner = e.owner.address();
+    auto h = self_->request(e.owner, caf::infinite, std::move(req));
+    auto deadline = deadlines_.emplace(self_->clock().now()
+                                         + opts_.request_timeout,
+                                       seq);
+    pending_.emplace(seq, pending_request{std::move(done), owner, h.id(),
+                                          deadline});
+    owners_[owner].pending.insert(seq);
+    h.then(
+      [this, seq](http_response& res) {
+        if (auto p = take(seq))
+          p->done.succeed(std::move(res));
+      },
+      [this, seq](caf::error& err) {
+        if (auto p = take(seq)) {
+          std::string detail;
+          auto code = to_errc(err, detail);
+          p->done.fail(code, std::move(detail));
+        }
+      });
+    arm_timer();
+  }
+
+  /// Removes a pending request from every table; empty if it is gone.
+  std::optional<pending_request> take(uint64_t seq) {
+    auto i = pending_.find(seq);
+    if (i == pending_.end())
+      return std::nullopt;
+    auto result = std::move(i->second);
+    pending_.erase(i);
+    deadlines_.erase(result.deadline);
+    if (auto j = owners_.find(result.owner); j != owners_.end())
+      j->second.pending.erase(seq);
+    return result;
+  }
+
+  /// Answers a pending request with an error of ours and drops CAF's handler
+  /// for the response that will never come.
+  void abort(uint64_t seq, errc code, const char* message) {
+    auto p = take(seq);
+    if (!p)
+      return;
+    p->done.fail(code, message);
+    // A request with an infinite timeout keeps its response handler until a
+    // response arrives; hand it one so that the handler goes away.
+    self_->eq_impl(p->mid, nullptr, self_->context(), make_error(code));
+  }
+
+  void arm_timer() {
+    if (timer_armed_ || deadlines_.empty())
+      return;
+    auto delay = deadlines_.begin()->first - self_->clock().now();
+    if (delay < clock_type::duration::zero())
+      delay = clock_type::duration::zero();
+    timer_armed_ = true;
+    self_->delayed_send(self_, delay, tick_atom::value);
+  }
+
+  void expire() {
+    auto now = self_->clock().now();
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now)
+      abort(deadlines_.begin()->second, errc::timeout,
+            "the owner of this endpoint did not answer in time");
+    arm_timer();
+  }
+
+  // -- owners going down ------------------------------------------------------
+
+  void on_down(const caf::down_msg& msg) {
+    monitored_.erase(msg.source);
+    auto i = owners_.find(msg.source);
+    if (i == owners_.end())
+      return;
+    auto rec = std::move(i->second);
+    owners_.erase(i);
+    for (auto id : rec.endpoints)
+      remove_entry(id);
+    for (auto seq : rec.pending)
+      abort(seq, errc::owner_down, "the owner of this endpoint is down");
+    log_->info("owner down endpoints={} failed_requests={}",
+               rec.endpoints.size(), rec.pending.size());
+    if (!rec.endpoints.empty())
+      publish_routes();
+  }
+
+  caf::stateful_actor<registry_state>* self_;
+  registry_options opts_;
+  caf::actor bus_;
+  logger_ptr log_;
+  std::unordered_map<std::string, route_trie> tries_;
+  std::unordered_map<uint64_t, entry> entries_;
+  std::unordered_map<caf::actor_addr, owner_record> owners_;
+  std::unordered_set<caf::actor_addr> monitored_;
+  std::unordered_map<uint64_t, pending_request> pending_;
+  std::multimap<time_point, uint64_t> deadlines_;
+  uint64_t next_endpoint_id_ = 1;
+  uint64_t next_seq_ = 1;
+  bool timer_armed_ = false;
+};
+
+caf::behavior registry_actor(caf::stateful_actor<registry_state>* self,
+                             registry_options opts, caf::actor bus) {
+  return self->state.make_behavior(opts, std::move(bus));
+}
+
+} // namespace
+
+caf::actor spawn_registry(caf::actor_system& sys, registry_options opts,
+                          caf::actor bus) {
+  return sys.spawn(registry_actor, opts, std::move(bus));
+}
+
+} // namespace sb
