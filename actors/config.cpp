@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -201,8 +202,13 @@ std::string check_config(const node_config& cfg, const factory_table& table) {
       return "settings." + name + ": no module or protocol named '" + name
              + "'";
     if (check)
-      if (auto err = check(text); !err.empty())
+      if (auto err = check(text); !err.empty()) {
+        // A check names a key of its section, or "<section>" for all of it.
+        constexpr std::string_view whole = "<section>";
+        if (err.compare(0, whole.size(), whole) == 0)
+          return "settings." + name + err.substr(whole.size());
         return "settings." + name + "." + err;
+      }
   }
   return {};
 }

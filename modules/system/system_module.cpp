@@ -1,0 +1,129 @@
+#include "modules/system/system_module.hpp"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/error.hpp"
+#include "actors/messages.hpp"
+
+namespace sb::modules::system {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr auto ask_timeout = std::chrono::seconds{2};
+
+http_response json_reply(uint16_t status, const json& body) {
+  http_response res;
+  res.status = status;
+  res.body = body.dump();
+  return res;
+}
+
+http_response error_reply(errc code, const std::string& message) {
+  http_response res;
+  res.status = to_http_status(code);
+  res.body = error_body(to_code(code), message);
+  return res;
+}
+
+std::vector<endpoint> endpoints(const std::string& module) {
+  auto get = [&](const char* pattern, const char* handler) {
+    endpoint x;
+    x.method = "GET";
+    x.pattern = pattern;
+    x.handler = handler;
+    x.module = module;
+    return x;
+  };
+  return {get("/health", "health"), get("/health/ready", "ready"),
+          get("/health/modules/:name", "module"), get("/api/routes", "routes")};
+}
+
+json to_json(const module_info& x) {
+  return {{"name", x.name},
+          {"state", to_string(x.state)},
+          {"restarts", x.restarts}};
+}
+
+caf::behavior system_actor(caf::event_based_actor* self, module_context ctx) {
+  return {
+    [self, ctx](start_atom) {
+      return self->delegate(ctx.registry, register_atom::value,
+                            caf::actor_cast<caf::actor>(self),
+                            endpoints(ctx.name));
+    },
+    [self, ctx](http_request& req) {
+      auto rp = self->make_response_promise();
+      auto fail = [rp](caf::error& err) mutable {
+        std::string detail;
+        auto code = to_errc(err, detail);
+        rp.deliver(error_reply(code, detail));
+      };
+      if (req.handler == "health") {
+        rp.deliver(json_reply(200, {{"status", "healthy"}}));
+      } else if (req.handler == "ready") {
+        self->request(ctx.node, ask_timeout, status_atom::value)
+          .then(
+            [rp](node_status& st) mutable {
+              auto ok = st.state == node_state::running;
+              rp.deliver(json_reply(ok ? 200 : 503,
+                                    {{"status", to_string(st.state)}}));
+            },
+            fail);
+      } else if (req.handler == "module") {
+        auto name = *find_field(req.params, "name");
+        self->request(ctx.node, ask_timeout, module_atom::value, name)
+          .then(
+            [rp](module_info& info) mutable {
+              rp.deliver(json_reply(200, to_json(info)));
+            },
+            fail);
+      } else if (req.handler == "routes") {
+        self->request(ctx.registry, ask_timeout, list_atom::value)
+          .then(
+            [rp](std::vector<endpoint>& xs) mutable {
+              auto routes = json::array();
+              for (auto& x : xs)
+                routes.push_back({{"method", x.method},
+                                  {"pattern", x.pattern},
+                                  {"protocol", x.protocol},
+                                  {"module", x.module},
+                                  {"auth", to_string(x.auth)},
+                                  {"scopes", x.scopes}});
+              rp.deliver(json_reply(200, {{"routes", std::move(routes)}}));
+            },
+            fail);
+      } else {
+        rp.deliver(error_reply(errc::no_route, "unknown handler"));
+      }
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+module_factory make_factory() {
+  module_factory result;
+  result.name = "system";
+  result.summary = "health checks and the list of routes";
+  result.check = [](const std::string& text) -> std::string {
+    auto doc = json::parse(text, nullptr, false);
+    if (!doc.is_object() || !doc.empty())
+      return "<section>: the system module takes no settings";
+    return {};
+  };
+  result.spawn = [](caf::actor_system& sys, const module_context& ctx) {
+    return sys.spawn(system_actor, ctx);
+  };
+  return result;
+}
+
+} // namespace sb::modules::system

@@ -1,0 +1,291 @@
+#define CAF_SUITE registry
+#include "tests/kit/module_fixture.hpp"
+
+#include <vector>
+
+using namespace sb;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Answers every request with its handler and parameters.
+caf::behavior echo_owner(caf::event_based_actor*) {
+  return {
+    [](http_request& req) {
+      http_response res;
+      res.body = req.handler;
+      for (auto& [k, v] : req.params)
+        res.body += " " + k + "=" + v;
+      return res;
+    },
+  };
+}
+
+struct silent_state {
+  std::vector<caf::response_promise> held;
+};
+
+/// Accepts every request and never answers it.
+caf::behavior silent_owner(caf::stateful_actor<silent_state>* self) {
+  return {
+    [self](http_request&) {
+      auto rp = self->make_response_promise();
+      self->state.held.push_back(rp);
+      return rp;
+    },
+  };
+}
+
+endpoint make_endpoint(const char* method, const char* pattern,
+                       const char* handler, const char* module = "m") {
+  endpoint x;
+  x.method = method;
+  x.pattern = pattern;
+  x.handler = handler;
+  x.module = module;
+  return x;
+}
+
+struct fixture : test::module_fixture {
+  fixture() : test::module_fixture(options()) {
+    // nop
+  }
+
+  ~fixture() override {
+    for (auto& x : owners)
+      anon_send_exit(x, caf::exit_reason::kill);
+    consume_messages();
+  }
+
+  /// Spawns an owner that the fixture kills at the end of the test; an
+  /// owner holding promises would otherwise keep the system alive.
+  template <class F>
+  caf::actor spawn_owner(F fun) {
+    auto hdl = sys.spawn(fun);
+    owners.push_back(hdl);
+    return hdl;
+  }
+
+  std::vector<caf::actor> owners;
+
+  static registry_options options() {
+    registry_options opts;
+    opts.request_timeout = 5s;
+    opts.max_pending = 3;
+    return opts;
+  }
+
+  /// Registers `xs` for `owner`; returns the error, if any.
+  caf::error add(caf::actor owner, std::vector<endpoint> xs) {
+    auto rh = self->request(registry, caf::infinite, register_atom::value,
+                            owner, std::move(xs));
+    consume_messages();
+    caf::error result;
+    rh.receive([](caf::ok_atom) {}, [&](caf::error& err) { result = err; });
+    return result;
+  }
+
+  std::vector<endpoint> list() {
+    auto rh = self->request(registry, caf::infinite, list_atom::value);
+    consume_messages();
+    std::vector<endpoint> result;
+    rh.receive([&](std::vector<endpoint>& xs) { result = std::move(xs); },
+               [](caf::error& err) { CAF_FAIL("list failed"); });
+    return result;
+  }
+
+  /// Whether the test's own actor has a message waiting.
+  bool has_reply() {
+    return !self->mailbox().empty();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(registry_tests, fixture)
+
+CAF_TEST(a request travels to its owner and the answer travels back) {
+  auto owner = spawn_owner(echo_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/api/users/:id", "get")}));
+  self->request(registry, caf::infinite,
+                make_request("GET", "/api/users/42"));
+  expect((http_request), from(self).to(registry));
+  expect((http_request), from(registry).to(owner).with(_));
+  expect((http_response), from(owner).to(registry));
+  expect((http_response), from(registry).to(self));
+  // The same again through call(), checking what the owner saw.
+  auto res = call("GET", "/api/users/7");
+  CAF_CHECK_EQUAL(res.code, errc::none);
+  CAF_CHECK_EQUAL(res.response.body, "get id=7");
+}
+
+CAF_TEST(a clash is refused naming both owners and the batch stays out) {
+  auto first = spawn_owner(echo_owner);
+  auto second = spawn_owner(echo_owner);
+  CAF_REQUIRE(
+    !add(first, {make_endpoint("GET", "/api/users/:id", "get", "users")}));
+  auto err = add(second,
+                 {make_endpoint("GET", "/api/other", "other", "intruder"),
+                  make_endpoint("GET", "/api/users/:name", "get", "intruder")});
+  std::string detail;
+  CAF_REQUIRE_EQUAL(to_errc(err, detail), errc::conflict);
+  CAF_CHECK_NOT_EQUAL(detail.find("module 'users'"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(detail.find("module 'intruder'"), std::string::npos);
+  // Nothing of the refused batch was added.
+  CAF_CHECK_EQUAL(call("GET", "/api/other").code, errc::no_route);
+  CAF_CHECK_EQUAL(list().size(), 1u);
+  CAF_CHECK_EQUAL(call("GET", "/api/users/1").response.body, "get id=1");
+}
+
+CAF_TEST(registering the same endpoint again updates it in place) {
+  auto owner = spawn_owner(echo_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/a", "old")}));
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/a", "new")}));
+  CAF_CHECK_EQUAL(list().size(), 1u);
+  CAF_CHECK_EQUAL(call("GET", "/a").response.body, "new");
+}
+
+CAF_TEST(invalid endpoints are refused with a reason) {
+  auto owner = spawn_owner(echo_owner);
+  std::string detail;
+  auto err = add(owner, {make_endpoint("GET", "no-slash", "x")});
+  CAF_CHECK_EQUAL(to_errc(err, detail), errc::invalid_endpoint);
+  err = add(owner, {make_endpoint("get", "/a", "x")});
+  CAF_CHECK_EQUAL(to_errc(err, detail), errc::invalid_endpoint);
+  err = add(caf::actor{}, {make_endpoint("GET", "/a", "x")});
+  CAF_CHECK_EQUAL(to_errc(err, detail), errc::invalid_endpoint);
+  CAF_CHECK_EQUAL(list().size(), 0u);
+}
+
+CAF_TEST(unknown paths and methods get no_route and method_not_allowed) {
+  auto owner = spawn_owner(echo_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("POST", "/a", "x")}));
+  CAF_CHECK_EQUAL(call("GET", "/nope").code, errc::no_route);
+  auto res = call("GET", "/a");
+  CAF_CHECK_EQUAL(res.code, errc::method_not_allowed);
+  CAF_CHECK_NOT_EQUAL(res.detail.find("POST"), std::string::npos);
+}
+
+CAF_TEST(requests waiting on an owner fail at once when it goes down) {
+  auto owner = spawn_owner(silent_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/slow", "slow")}));
+  std::vector<caf::response_handle<caf::blocking_actor,
+                                   caf::message, true>> waiting;
+  for (int i = 0; i < 3; ++i)
+    waiting.push_back(self->request(registry, caf::infinite,
+                                    make_request("GET", "/slow")));
+  consume_messages();
+  CAF_REQUIRE(!has_reply());
+  // Kill the owner; no clock moves, so only the down message can answer.
+  anon_send_exit(owner, caf::exit_reason::kill);
+  consume_messages();
+  for (auto& rh : waiting) {
+    errc code = errc::none;
+    rh.receive([](http_response&) { CAF_FAIL("unexpected response"); },
+               [&](caf::error& err) {
+                 std::string detail;
+                 code = to_errc(err, detail);
+               });
+    CAF_CHECK_EQUAL(code, errc::owner_down);
+  }
+  // Its endpoints went with it.
+  CAF_CHECK_EQUAL(call("GET", "/slow").code, errc::no_route);
+  CAF_CHECK_EQUAL(list().size(), 0u);
+  // Nothing else arrives later, not even when every timer fires.
+  advance_time(10s);
+  consume_messages();
+  CAF_CHECK(!has_reply());
+}
+
+CAF_TEST(a request whose owner does not answer times out at its deadline) {
+  auto owner = spawn_owner(silent_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/slow", "slow")}));
+  auto rh = self->request(registry, caf::infinite,
+                          make_request("GET", "/slow"));
+  consume_messages();
+  advance_time(4900ms);
+  consume_messages();
+  CAF_CHECK(!has_reply());
+  advance_time(200ms);
+  consume_messages();
+  CAF_REQUIRE(has_reply());
+  errc code = errc::none;
+  rh.receive([](http_response&) { CAF_FAIL("unexpected response"); },
+             [&](caf::error& err) {
+               std::string detail;
+               code = to_errc(err, detail);
+             });
+  CAF_CHECK_EQUAL(code, errc::timeout);
+}
+
+CAF_TEST(too many waiting requests get overloaded) {
+  auto owner = spawn_owner(silent_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/slow", "slow")}));
+  caf::scoped_actor other{sys};
+  for (int i = 0; i < 3; ++i)
+    other->request(registry, caf::infinite, make_request("GET", "/slow"));
+  consume_messages();
+  CAF_CHECK_EQUAL(call("GET", "/slow").code, errc::overloaded);
+  // Once they time out there is room again.
+  advance_time(6s);
+  consume_messages();
+  auto echo = spawn_owner(echo_owner);
+  CAF_REQUIRE(!add(echo, {make_endpoint("GET", "/fast", "fast")}));
+  CAF_CHECK_EQUAL(call("GET", "/fast").code, errc::none);
+}
+
+CAF_TEST(an endpoint that requires auth stays closed without auth service) {
+  auto owner = spawn_owner(echo_owner);
+  auto ep = make_endpoint("GET", "/secret", "secret");
+  ep.auth = auth_requirement::required;
+  CAF_REQUIRE(!add(owner, {ep}));
+  self->request(registry, caf::infinite, make_request("GET", "/secret"));
+  expect((http_request), from(self).to(registry));
+  // The owner never sees the request.
+  disallow((http_request), from(registry).to(owner));
+  CAF_CHECK_EQUAL(call("GET", "/secret").code, errc::auth_unavailable);
+}
+
+CAF_TEST(withdraw removes the named endpoints or all of an owner) {
+  auto owner = spawn_owner(echo_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/a", "a"),
+                           make_endpoint("GET", "/b", "b"),
+                           make_endpoint("GET", "/c", "c")}));
+  anon_send(registry, withdraw_atom::value, owner,
+            std::vector<endpoint>{make_endpoint("GET", "/a", "")});
+  consume_messages();
+  CAF_CHECK_EQUAL(call("GET", "/a").code, errc::no_route);
+  CAF_CHECK_EQUAL(call("GET", "/b").code, errc::none);
+  anon_send(registry, withdraw_atom::value, owner);
+  consume_messages();
+  CAF_CHECK_EQUAL(list().size(), 0u);
+}
+
+CAF_TEST(subscribers of topic routes hear of every change) {
+  self->send(bus, subscribe_atom::value, std::string{"routes"});
+  consume_messages();
+  auto owner = spawn_owner(echo_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/a", "a")}));
+  uint64_t count = 99;
+  self->receive([&](routes_changed& ev) { count = ev.count; });
+  CAF_CHECK_EQUAL(count, 1u);
+  anon_send_exit(owner, caf::exit_reason::kill);
+  consume_messages();
+  self->receive([&](routes_changed& ev) { count = ev.count; });
+  CAF_CHECK_EQUAL(count, 0u);
+}
+
+CAF_TEST(ten thousand routes register and dispatch) {
+  auto owner = spawn_owner(echo_owner);
+  std::vector<endpoint> xs;
+  for (int i = 0; i < 10000; ++i)
+    xs.push_back(make_endpoint(
+      "GET", ("/r" + std::to_string(i) + "/:id").c_str(), "h"));
+  CAF_REQUIRE(!add(owner, std::move(xs)));
+  CAF_CHECK_EQUAL(list().size(), 10000u);
+  CAF_CHECK_EQUAL(call("GET", "/r0/a").response.body, "h id=a");
+  CAF_CHECK_EQUAL(call("GET", "/r9999/b").response.body, "h id=b");
+  CAF_CHECK_EQUAL(call("GET", "/r10000/b").code, errc::no_route);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
