@@ -45,6 +45,10 @@ const char* to_code(errc x) noexcept {
   return row ? row->name : "internal";
 }
 
+std::string to_string(errc x) {
+  return to_code(x);
+}
+
 uint16_t to_http_status(errc x) noexcept {
   auto row = find(x);
   return row ? row->status : 500;

@@ -49,6 +49,9 @@ enum class errc : uint8_t {
 /// Stable, lowercase string for `x`, as used in JSON error bodies.
 const char* to_code(errc x) noexcept;
 
+/// Same as `to_code`, for printing and logging.
+std::string to_string(errc x);
+
 /// HTTP status for `x`.
 uint16_t to_http_status(errc x) noexcept;
 

@@ -27,7 +27,9 @@ errc to_errc(const caf::error& err, std::string& detail) {
         detail = "the owner of this endpoint did not answer in time";
         return errc::timeout;
       default:
-        break;
+        detail = "the owner failed: " + caf::to_string(
+                   static_cast<caf::sec>(err.code()));
+        return errc::internal;
     }
   }
   if (err.category() == caf::atom("exit")) {

@@ -15,7 +15,7 @@ namespace sb::modules::system {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr auto ask_timeout = std::chrono::seconds{2};
 

@@ -17,7 +17,7 @@ namespace sb::modules::testing {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct testing_state {
   static inline const char* name = "sb.testing";

@@ -18,7 +18,7 @@ namespace sb::modules::users {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr size_t default_page = 20;
 constexpr size_t max_page = 100;

@@ -23,7 +23,7 @@
 
 // Debian's dsl.hpp uses FAIL in its request<T>() helper without defining it.
 #ifndef FAIL
-#  define FAIL CAF_FAIL
+#define FAIL CAF_FAIL
 #endif
 
 #include "caf/test/dsl.hpp"
@@ -44,9 +44,7 @@ namespace sb::test {
 
 /// Actor system config with every message type of the node.
 struct config : caf::actor_system_config {
-  config() {
-    sb::add_message_types(*this);
-  }
+  config() { sb::add_message_types(*this); }
 };
 
 /// Outcome of `module_fixture::call`: the owner's response, or the node's
@@ -135,6 +133,8 @@ struct module_fixture : test_coordinator_fixture<config> {
       [&](caf::error& err) {
         answered = true;
         result.code = to_errc(err, result.detail);
+        if (result.code == errc::internal)
+          result.detail = sys.render(err);
       });
     CAF_REQUIRE(answered);
     return result;

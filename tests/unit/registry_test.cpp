@@ -47,7 +47,8 @@ endpoint make_endpoint(const char* method, const char* pattern,
 }
 
 struct fixture : test::module_fixture {
-  fixture() : test::module_fixture(options()) {
+  fixture()
+      : test::module_fixture(options()) {
     // nop
   }
 
@@ -95,9 +96,7 @@ struct fixture : test::module_fixture {
   }
 
   /// Whether the test's own actor has a message waiting.
-  bool has_reply() {
-    return !self->mailbox().empty();
-  }
+  bool has_reply() { return !self->mailbox().empty(); }
 };
 
 } // namespace
@@ -107,8 +106,7 @@ CAF_TEST_FIXTURE_SCOPE(registry_tests, fixture)
 CAF_TEST(a request travels to its owner and the answer travels back) {
   auto owner = spawn_owner(echo_owner);
   CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/api/users/:id", "get")}));
-  self->request(registry, caf::infinite,
-                make_request("GET", "/api/users/42"));
+  self->request(registry, caf::infinite, make_request("GET", "/api/users/42"));
   expect((http_request), from(self).to(registry));
   expect((http_request), from(registry).to(owner).with(_));
   expect((http_response), from(owner).to(registry));
@@ -124,9 +122,9 @@ CAF_TEST(a clash is refused naming both owners and the batch stays out) {
   auto second = spawn_owner(echo_owner);
   CAF_REQUIRE(
     !add(first, {make_endpoint("GET", "/api/users/:id", "get", "users")}));
-  auto err = add(second,
-                 {make_endpoint("GET", "/api/other", "other", "intruder"),
-                  make_endpoint("GET", "/api/users/:name", "get", "intruder")});
+  auto err =
+    add(second, {make_endpoint("GET", "/api/other", "other", "intruder"),
+                 make_endpoint("GET", "/api/users/:name", "get", "intruder")});
   std::string detail;
   CAF_REQUIRE_EQUAL(to_errc(err, detail), errc::conflict);
   CAF_CHECK_NOT_EQUAL(detail.find("module 'users'"), std::string::npos);
@@ -169,11 +167,11 @@ CAF_TEST(unknown paths and methods get no_route and method_not_allowed) {
 CAF_TEST(requests waiting on an owner fail at once when it goes down) {
   auto owner = spawn_owner(silent_owner);
   CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/slow", "slow")}));
-  std::vector<caf::response_handle<caf::blocking_actor,
-                                   caf::message, true>> waiting;
+  std::vector<caf::response_handle<caf::blocking_actor, caf::message, true>>
+    waiting;
   for (int i = 0; i < 3; ++i)
-    waiting.push_back(self->request(registry, caf::infinite,
-                                    make_request("GET", "/slow")));
+    waiting.push_back(
+      self->request(registry, caf::infinite, make_request("GET", "/slow")));
   consume_messages();
   CAF_REQUIRE(!has_reply());
   // Kill the owner; no clock moves, so only the down message can answer.
@@ -200,8 +198,8 @@ CAF_TEST(requests waiting on an owner fail at once when it goes down) {
 CAF_TEST(a request whose owner does not answer times out at its deadline) {
   auto owner = spawn_owner(silent_owner);
   CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/slow", "slow")}));
-  auto rh = self->request(registry, caf::infinite,
-                          make_request("GET", "/slow"));
+  auto rh =
+    self->request(registry, caf::infinite, make_request("GET", "/slow"));
   consume_messages();
   advance_time(4900ms);
   consume_messages();
@@ -279,8 +277,8 @@ CAF_TEST(ten thousand routes register and dispatch) {
   auto owner = spawn_owner(echo_owner);
   std::vector<endpoint> xs;
   for (int i = 0; i < 10000; ++i)
-    xs.push_back(make_endpoint(
-      "GET", ("/r" + std::to_string(i) + "/:id").c_str(), "h"));
+    xs.push_back(
+      make_endpoint("GET", ("/r" + std::to_string(i) + "/:id").c_str(), "h"));
   CAF_REQUIRE(!add(owner, std::move(xs)));
   CAF_CHECK_EQUAL(list().size(), 10000u);
   CAF_CHECK_EQUAL(call("GET", "/r0/a").response.body, "h id=a");

@@ -101,7 +101,7 @@ CAF_TEST(parameters and wildcards capture their segments) {
   CAF_CHECK_EQUAL(m.values, std::vector<std::string>({"x/y/z.txt"}));
 }
 
-CAF_TEST(lookup backtracks when the static branch dead-ends) {
+CAF_TEST(lookup backtracks when the static branch dead - ends) {
   add("GET", "/a/static/c", 1);
   add("GET", "/a/:p/d", 2);
   auto m = find("GET", "/a/static/d");
@@ -160,8 +160,8 @@ CAF_TEST(ten thousand routes are all found) {
   }
   CAF_CHECK_EQUAL(trie.size(), 10000u);
   for (uint64_t i = 0; i < 10000; i += 997) {
-    auto path = "/svc" + std::to_string(i % 100) + "/res" + std::to_string(i)
-                + "/x";
+    auto path =
+      "/svc" + std::to_string(i % 100) + "/res" + std::to_string(i) + "/x";
     auto m = find("GET", path);
     CAF_CHECK_EQUAL(m.id, i + 1);
     CAF_CHECK_EQUAL(m.values, std::vector<std::string>({"x"}));

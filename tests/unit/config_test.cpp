@@ -1,0 +1,153 @@
+#define CAF_SUITE config
+#include "caf/test/unit_test.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "actors/config.hpp"
+
+using namespace sb;
+
+namespace {
+
+/// A factory table with two modules and the http protocol; only the names
+/// and checks matter here.
+factory_table table() {
+  factory_table t;
+  module_factory a;
+  a.name = "system";
+  module_factory b;
+  b.name = "users";
+  b.check = [](const std::string& text) -> std::string {
+    return text.find("bad") != std::string::npos ? "max_users: bad value" : "";
+  };
+  t.modules = {a, b};
+  protocol_factory http;
+  http.name = "http";
+  t.protocols = {http};
+  return t;
+}
+
+command_line parse(std::initializer_list<const char*> args) {
+  std::vector<const char*> argv{"switchboard"};
+  argv.insert(argv.end(), args);
+  return parse_command_line(static_cast<int>(argv.size()), argv.data(),
+                            table());
+}
+
+/// Writes `text` to a temporary file that lives as long as the object.
+struct temp_file {
+  std::string path;
+
+  explicit temp_file(const std::string& text) {
+    char name[] = "/tmp/sb-config-XXXXXX";
+    auto fd = mkstemp(name);
+    CAF_REQUIRE(fd >= 0);
+    close(fd);
+    path = name;
+    std::ofstream{path} << text;
+  }
+
+  ~temp_file() { std::remove(path.c_str()); }
+};
+
+} // namespace
+
+CAF_TEST(both option forms work and the command line beats the file) {
+  temp_file f{R"({"port": 9000, "bind": "127.0.0.2"})"};
+  auto a = parse({"--config", f.path.c_str(), "--port", "9001"});
+  CAF_REQUIRE_EQUAL(a.action, command_line::run);
+  CAF_CHECK_EQUAL(a.config.port, 9001);
+  CAF_CHECK_EQUAL(a.config.bind, "127.0.0.2");
+  auto b = parse({("--config=" + f.path).c_str(), "--port=0", "--bind=::1"});
+  CAF_REQUIRE_EQUAL(b.action, command_line::run);
+  CAF_CHECK_EQUAL(b.config.port, 0);
+  CAF_CHECK_EQUAL(b.config.bind, "::1");
+  auto c = parse({"--config", f.path.c_str()});
+  CAF_CHECK_EQUAL(c.config.port, 9000);
+}
+
+CAF_TEST(defaults apply without a config file) {
+  auto a = parse({"--config", "/dev/null", "--port", "1"});
+  // /dev/null is empty, hence not JSON.
+  CAF_CHECK_EQUAL(a.action, command_line::fail);
+  node_config defaults;
+  CAF_CHECK_EQUAL(defaults.port, 8080);
+  CAF_CHECK_EQUAL(defaults.bind, "127.0.0.1");
+  CAF_CHECK_EQUAL(defaults.modules,
+                  std::vector<std::string>({"system", "users"}));
+  CAF_CHECK(defaults.effective_actor_threads() >= 2);
+  CAF_CHECK(defaults.effective_io_threads() >= 1);
+}
+
+CAF_TEST(help and version are actions of their own) {
+  CAF_CHECK_EQUAL(parse({"--help"}).action, command_line::help);
+  CAF_CHECK_EQUAL(parse({"--port", "1", "--version"}).action,
+                  command_line::version);
+  auto text = usage(table());
+  CAF_CHECK_NOT_EQUAL(text.find("--config FILE"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(text.find("users"), std::string::npos);
+}
+
+CAF_TEST(bad command lines name the option) {
+  auto starts = [](const command_line& x, const std::string& prefix) {
+    CAF_CHECK_EQUAL(x.action, command_line::fail);
+    return x.error.rfind(prefix, 0) == 0;
+  };
+  CAF_CHECK(starts(parse({"--port", "70000"}), "--port"));
+  CAF_CHECK(starts(parse({"--port=abc"}), "--port"));
+  CAF_CHECK(starts(parse({"--port"}), "--port"));
+  CAF_CHECK(starts(parse({"--bind", "localhost"}), "--bind"));
+  CAF_CHECK(starts(parse({"--frobnicate", "1"}), "--frobnicate"));
+  CAF_CHECK(starts(parse({"--config", "/nonexistent/x.json"}), "--config"));
+  CAF_CHECK(starts(parse({"stray"}), "unexpected argument"));
+  CAF_CHECK(starts(parse({"--modules", "system,,users"}), "--modules"));
+  CAF_CHECK(starts(parse({"--log-level", "loud"}), "--log-level"));
+}
+
+CAF_TEST(bad config files name the key) {
+  auto error_of = [](const std::string& text) {
+    temp_file f{text};
+    auto x = parse({"--config", f.path.c_str()});
+    CAF_CHECK_EQUAL(x.action, command_line::fail);
+    return x.error;
+  };
+  auto names = [&](const std::string& text, const std::string& key) {
+    auto err = error_of(text);
+    auto ok = err.find(key) != std::string::npos;
+    if (!ok)
+      CAF_MESSAGE("error '" << err << "' does not name " << key);
+    return ok;
+  };
+  CAF_CHECK(names(R"({"prot": 1})", "prot: unknown key"));
+  CAF_CHECK(names(R"({"port": "80"})", "port:"));
+  CAF_CHECK(names(R"({"port": 65536})", "port:"));
+  CAF_CHECK(names(R"({"port": -1})", "port:"));
+  CAF_CHECK(names(R"({"bind": "example.org"})", "bind:"));
+  CAF_CHECK(names(R"({"threads": {"actors": 1, "gpu": 2}})", "threads.gpu"));
+  CAF_CHECK(names(R"({"threads": {"io": 1000}})", "threads.io"));
+  CAF_CHECK(names(R"({"request_timeout_ms": 0})", "request_timeout_ms"));
+  CAF_CHECK(names(R"({"log_level": "loud"})", "log_level"));
+  CAF_CHECK(names(R"({"modules": "users"})", "modules:"));
+  CAF_CHECK(names(R"({"modules": ["users", "nope"]})", "modules: unknown"));
+  CAF_CHECK(names(R"({"modules": ["users", "users"]})", "modules:"));
+  CAF_CHECK(names(R"({"protocols": ["gopher"]})", "protocols:"));
+  CAF_CHECK(names(R"({"settings": {"nope": {}}})", "settings.nope"));
+  CAF_CHECK(names(R"({"settings": {"users": {"x": "bad"}}})",
+                  "settings.users.max_users"));
+  CAF_CHECK(names(R"({"settings": {"users": 3}})", "settings.users"));
+  CAF_CHECK(names(R"([1, 2])", "top level"));
+  CAF_CHECK(names(R"({"port": 1,})", "not valid JSON"));
+}
+
+CAF_TEST(the modules option replaces the list of the file) {
+  temp_file f{R"({"modules": ["system", "users"]})"};
+  auto x = parse({"--config", f.path.c_str(), "--modules", "users"});
+  CAF_REQUIRE_EQUAL(x.action, command_line::run);
+  CAF_CHECK_EQUAL(x.config.modules, std::vector<std::string>({"users"}));
+}

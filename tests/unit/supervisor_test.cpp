@@ -1,0 +1,208 @@
+#define CAF_SUITE supervisor
+#include "tests/kit/module_fixture.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/supervisor.hpp"
+#include "modules/system/system_module.hpp"
+
+using namespace sb;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+/// A module that registers `GET /crash` and dies when it is called.
+caf::behavior crashy(caf::event_based_actor* self, module_context ctx) {
+  return {
+    [self, ctx](start_atom) {
+      endpoint x;
+      x.method = "GET";
+      x.pattern = "/crash";
+      x.handler = "crash";
+      x.module = ctx.name;
+      return self->delegate(ctx.registry, register_atom::value,
+                            caf::actor_cast<caf::actor>(self),
+                            std::vector<endpoint>{x});
+    },
+    [self](http_request&) {
+      // Dies holding the request, as a crash in the middle of work would.
+      self->quit(make_error(errc::internal, "crash requested"));
+      return self->make_response_promise();
+    },
+  };
+}
+
+/// A module that never finishes starting.
+caf::behavior stuck(caf::event_based_actor* self) {
+  return {
+    [self](start_atom) { return self->make_response_promise(); },
+  };
+}
+
+factory_table make_table() {
+  factory_table t;
+  t.modules.push_back(modules::system::make_factory());
+  module_factory c;
+  c.name = "crashy";
+  c.spawn = [](caf::actor_system& sys, const module_context& ctx) {
+    return sys.spawn(crashy, ctx);
+  };
+  t.modules.push_back(c);
+  module_factory s;
+  s.name = "stuck";
+  s.spawn = [](caf::actor_system& sys, const module_context&) {
+    return sys.spawn(stuck);
+  };
+  t.modules.push_back(s);
+  return t;
+}
+
+struct fixture : test::module_fixture {
+  factory_table table = make_table();
+  node_config cfg;
+  caf::actor supervisor;
+  std::string addresses;
+  uint64_t routes = 0;
+
+  fixture() {
+    cfg.modules = {"system", "crashy"};
+    cfg.protocols = {};
+  }
+
+  ~fixture() override {
+    if (supervisor) {
+      self->send(supervisor, stop_atom::value);
+      consume_messages();
+      anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+      consume_messages();
+    }
+  }
+
+  void spawn() {
+    supervisor = spawn_supervisor(sys, cfg, table, registry, bus);
+  }
+
+  bool start() {
+    spawn();
+    auto rh = self->request(supervisor, caf::infinite, start_atom::value);
+    consume_messages();
+    bool ok = false;
+    rh.receive(
+      [&](std::string& addr, uint64_t n) {
+        ok = true;
+        addresses = addr;
+        routes = n;
+      },
+      [&](caf::error& err) {
+        CAF_MESSAGE("start failed: " << sys.render(err));
+      });
+    return ok;
+  }
+
+  json get(const std::string& path, uint16_t expected_status) {
+    auto res = call("GET", path);
+    CAF_REQUIRE_EQUAL(res.code, errc::none);
+    CAF_CHECK_EQUAL(res.response.status, expected_status);
+    return json::parse(res.response.body);
+  }
+
+  /// The string at `key` (dot-separated) of the JSON that `path` answers.
+  std::string get_str(const std::string& path, uint16_t expected_status,
+                      const std::string& key) {
+    auto doc = get(path, expected_status);
+    json::json_pointer ptr{"/" + key};
+    if (!doc.contains(ptr) || !doc[ptr].is_string())
+      return "<missing " + key + ">";
+    return doc[ptr].get<std::string>();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(supervisor_tests, fixture)
+
+CAF_TEST(start brings up every module and reports the routes) {
+  CAF_REQUIRE(start());
+  CAF_CHECK_EQUAL(routes, 5u);
+  CAF_CHECK_EQUAL(get_str("/health", 200, "status"), "healthy");
+  CAF_CHECK_EQUAL(get_str("/health/ready", 200, "status"), "running");
+  auto m = get("/health/modules/crashy", 200);
+  CAF_CHECK_EQUAL(m["state"], "running");
+  CAF_CHECK_EQUAL(m["restarts"], 0);
+  CAF_CHECK_EQUAL(get_str("/health/modules/nope", 404, "error/code"),
+                  "unknown_module");
+}
+
+CAF_TEST(the route list names method pattern protocol module and auth) {
+  CAF_REQUIRE(start());
+  auto routes = get("/api/routes", 200)["routes"];
+  CAF_REQUIRE_EQUAL(routes.size(), 5u);
+  bool found = false;
+  for (auto& r : routes)
+    if (r["pattern"] == "/crash") {
+      found = true;
+      CAF_CHECK_EQUAL(r["method"], "GET");
+      CAF_CHECK_EQUAL(r["protocol"], "http");
+      CAF_CHECK_EQUAL(r["module"], "crashy");
+      CAF_CHECK_EQUAL(r["auth"], "none");
+    }
+  CAF_CHECK(found);
+}
+
+CAF_TEST(ready answers 503 while the node still starts) {
+  cfg.modules = {"system", "stuck"};
+  spawn();
+  self->send(supervisor, start_atom::value);
+  consume_messages();
+  CAF_CHECK_EQUAL(get_str("/health/ready", 503, "status"), "starting");
+  CAF_CHECK_EQUAL(get_str("/health/modules/stuck", 200, "state"), "starting");
+  CAF_CHECK_EQUAL(get_str("/health", 200, "status"), "healthy");
+}
+
+CAF_TEST(a module that fails to start fails the start) {
+  cfg.modules = {"system", "crashy"};
+  table.modules[1].spawn = [](caf::actor_system& sys, const module_context&) {
+    return sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](start_atom) -> caf::result<caf::ok_atom> {
+        return make_error(errc::internal, "no");
+      }};
+    });
+  };
+  CAF_CHECK(!start());
+}
+
+CAF_TEST(a crashed module is restarted and its routes come back) {
+  CAF_REQUIRE(start());
+  auto res = call("GET", "/crash");
+  CAF_CHECK_EQUAL(res.code, errc::owner_down);
+  CAF_CHECK_EQUAL(call("GET", "/crash").code, errc::no_route);
+  auto m = get("/health/modules/crashy", 200);
+  CAF_CHECK_EQUAL(m["state"], "restarting");
+  CAF_CHECK_EQUAL(m["restarts"], 1);
+  advance_time(100ms);
+  consume_messages();
+  CAF_CHECK_EQUAL(get_str("/health/modules/crashy", 200, "state"), "running");
+  CAF_CHECK_EQUAL(call("GET", "/crash").code, errc::owner_down);
+}
+
+CAF_TEST(a module that keeps crashing is given up as failed) {
+  CAF_REQUIRE(start());
+  for (int i = 0; i < 5; ++i) {
+    CAF_CHECK_EQUAL(call("GET", "/crash").code, errc::owner_down);
+    advance_time(std::chrono::milliseconds{100 << i});
+    consume_messages();
+    CAF_CHECK_EQUAL(get_str("/health/modules/crashy", 200, "state"), "running");
+  }
+  CAF_CHECK_EQUAL(call("GET", "/crash").code, errc::owner_down);
+  advance_time(10s);
+  consume_messages();
+  auto m = get("/health/modules/crashy", 200);
+  CAF_CHECK_EQUAL(m["state"], "failed");
+  CAF_CHECK_EQUAL(m["restarts"], 5);
+  CAF_CHECK_EQUAL(call("GET", "/crash").code, errc::no_route);
+  // The rest of the node goes on.
+  CAF_CHECK_EQUAL(get_str("/health", 200, "status"), "healthy");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
