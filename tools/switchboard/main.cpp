@@ -8,21 +8,9 @@
 
 #include "actors/config.hpp"
 #include "actors/node.hpp"
-#include "modules/system/system_module.hpp"
-#include "modules/testing/testing_module.hpp"
-#include "modules/users/users_module.hpp"
-#include "protocols/http/gateway.hpp"
+#include "tools/switchboard/factories.hpp"
 
 namespace {
-
-sb::factory_table make_table() {
-  sb::factory_table table;
-  table.modules.push_back(sb::modules::system::make_factory());
-  table.modules.push_back(sb::modules::users::make_factory());
-  table.modules.push_back(sb::modules::testing::make_factory());
-  table.protocols.push_back(sb::http::make_factory());
-  return table;
-}
 
 std::string join(const std::vector<std::string>& xs) {
   std::string out;
@@ -34,7 +22,7 @@ std::string join(const std::vector<std::string>& xs) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto table = make_table();
+  auto table = sb::builtin_factories();
   auto cli = sb::parse_command_line(argc, argv, table);
   switch (cli.action) {
     case sb::command_line::help:

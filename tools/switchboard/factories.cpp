@@ -1,0 +1,19 @@
+#include "tools/switchboard/factories.hpp"
+
+#include "modules/system/system_module.hpp"
+#include "modules/testing/testing_module.hpp"
+#include "modules/users/users_module.hpp"
+#include "protocols/http/gateway.hpp"
+
+namespace sb {
+
+factory_table builtin_factories() {
+  factory_table table;
+  table.modules.push_back(modules::system::make_factory());
+  table.modules.push_back(modules::users::make_factory());
+  table.modules.push_back(modules::testing::make_factory());
+  table.protocols.push_back(http::make_factory());
+  return table;
+}
+
+} // namespace sb
