@@ -19,8 +19,8 @@ constexpr const char* default_config_path = "config/switchboard.json";
 
 bool valid_address(const std::string& str) {
   unsigned char buf[sizeof(struct in6_addr)];
-  return inet_pton(AF_INET, str.c_str(), buf) == 1
-         || inet_pton(AF_INET6, str.c_str(), buf) == 1;
+  return inet_pton(AF_INET, str.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, str.c_str(), buf) == 1;
 }
 
 // Reads an unsigned integer in [lo, hi] from `x`; returns an error naming
@@ -29,12 +29,12 @@ template <class T>
 std::string read_uint(const json& x, const std::string& key, uint64_t lo,
                       uint64_t hi, T& out) {
   if (!x.is_number_unsigned() && !(x.is_number_integer() && x >= 0))
-    return key + ": expected a whole number from " + std::to_string(lo)
-           + " to " + std::to_string(hi);
+    return key + ": expected a whole number from " + std::to_string(lo) +
+           " to " + std::to_string(hi);
   auto val = x.get<uint64_t>();
   if (val < lo || val > hi)
-    return key + ": " + std::to_string(val) + " is out of range "
-           + std::to_string(lo) + " to " + std::to_string(hi);
+    return key + ": " + std::to_string(val) + " is out of range " +
+           std::to_string(lo) + " to " + std::to_string(hi);
   out = static_cast<T>(val);
   return {};
 }
@@ -55,8 +55,8 @@ std::string read_string_list(const json& x, const std::string& key,
 
 std::string read_port(const std::string& str, const std::string& key,
                       uint16_t& out) {
-  if (str.empty() || str.size() > 5
-      || str.find_first_not_of("0123456789") != std::string::npos)
+  if (str.empty() || str.size() > 5 ||
+      str.find_first_not_of("0123456789") != std::string::npos)
     return key + ": '" + str + "' is not a port number (0 to 65535)";
   auto val = std::stoul(str);
   if (val > 65535)
@@ -138,10 +138,9 @@ std::string apply_config_text(const std::string& text,
     } else if (key == "log_level") {
       static const char* levels[] = {"trace", "debug", "info",
                                      "warn",  "error", "off"};
-      auto ok = val.is_string()
-                && std::find(std::begin(levels), std::end(levels),
-                             val.get<std::string>())
-                     != std::end(levels);
+      auto ok = val.is_string() &&
+                std::find(std::begin(levels), std::end(levels),
+                          val.get<std::string>()) != std::end(levels);
       if (!ok)
         err = "log_level: expected one of trace, debug, info, warn, error, "
               "off";
@@ -183,8 +182,8 @@ std::string check_config(const node_config& cfg, const factory_table& table) {
   for (size_t i = 0; i < cfg.modules.size(); ++i) {
     auto& name = cfg.modules[i];
     if (!table.find_module(name))
-      return "modules: unknown module '" + name
-             + "' (known: " + known_modules() + ")";
+      return "modules: unknown module '" + name +
+             "' (known: " + known_modules() + ")";
     for (size_t j = 0; j < i; ++j)
       if (cfg.modules[j] == name)
         return "modules: '" + name + "' is listed twice";
@@ -199,8 +198,8 @@ std::string check_config(const node_config& cfg, const factory_table& table) {
     else if (auto p = table.find_protocol(name))
       check = p->check;
     else
-      return "settings." + name + ": no module or protocol named '" + name
-             + "'";
+      return "settings." + name + ": no module or protocol named '" + name +
+             "'";
     if (check)
       if (auto err = check(text); !err.empty()) {
         // A check names a key of its section, or "<section>" for all of it.
@@ -245,8 +244,8 @@ command_line parse_command_line(int argc, const char* const* argv,
       value = arg.substr(eq + 1);
     } else {
       name = arg.substr(2);
-      if (name != "config" && name != "port" && name != "bind"
-          && name != "modules" && name != "log-level")
+      if (name != "config" && name != "port" && name != "bind" &&
+          name != "modules" && name != "log-level")
         return fail("--" + name + ": unknown option (see --help)");
       if (i + 1 >= argc)
         return fail("--" + name + ": missing value");
@@ -255,8 +254,8 @@ command_line parse_command_line(int argc, const char* const* argv,
     if (name == "config") {
       config_path = value;
       config_given = true;
-    } else if (name == "port" || name == "bind" || name == "modules"
-               || name == "log-level") {
+    } else if (name == "port" || name == "bind" || name == "modules" ||
+               name == "log-level") {
       overrides.emplace_back(name, value);
     } else {
       return fail("--" + name + ": unknown option (see --help)");
@@ -290,8 +289,8 @@ command_line parse_command_line(int argc, const char* const* argv,
         return fail("--bind: '" + value + "' is not an IPv4 or IPv6 address");
       cfg.bind = value;
     } else if (name == "modules") {
-      cfg.modules = value.empty() ? std::vector<std::string>{}
-                                  : split_names(value);
+      cfg.modules =
+        value.empty() ? std::vector<std::string>{} : split_names(value);
       for (auto& x : cfg.modules)
         if (x.empty())
           return fail("--modules: empty module name in '" + value + "'");
@@ -326,10 +325,9 @@ std::string usage(const factory_table& table) {
     "\n"
     "modules:\n";
   for (auto& x : table.modules)
-    out += "  " + x.name + std::string(x.name.size() < 19 ? 19 - x.name.size()
-                                                           : 1,
-                                       ' ')
-           + x.summary + "\n";
+    out += "  " + x.name +
+           std::string(x.name.size() < 19 ? 19 - x.name.size() : 1, ' ') +
+           x.summary + "\n";
   out += "\nThe command line overrides the config file, which overrides the "
          "defaults.\nExit codes: 0 clean stop, 1 start-up failure, 2 bad "
          "command line or config.\n";

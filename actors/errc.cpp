@@ -69,10 +69,15 @@ namespace {
 
 // Length of the UTF-8 sequence starting at `str[i]`, or 0 if invalid.
 size_t utf8_sequence_length(const std::string& str, size_t i) noexcept {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(str[k]); };
+  auto byte = [&](size_t k) {
+    return static_cast<unsigned char>(str[k]);
+  };
   auto c = byte(i);
-  size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
-                             : (c >> 3) == 0x1E ? 4 : 0;
+  size_t len = c < 0x80           ? 1
+               : (c >> 5) == 0x6  ? 2
+               : (c >> 4) == 0xE  ? 3
+               : (c >> 3) == 0x1E ? 4
+                                  : 0;
   if (len == 0 || i + len > str.size())
     return 0;
   for (size_t k = 1; k < len; ++k)
@@ -113,29 +118,29 @@ void append_json_string(std::string& out, const std::string& str) {
       continue;
     }
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (c < 0x20) {
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+      } else {
+        out += static_cast<char>(c);
+      }
     }
     ++i;
   }

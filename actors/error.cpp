@@ -20,16 +20,16 @@ errc to_errc(const caf::error& err, std::string& detail) {
   }
   if (err.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(err.code())) {
-      case caf::sec::request_receiver_down:
-        detail = "the owner of this endpoint is down";
-        return errc::owner_down;
-      case caf::sec::request_timeout:
-        detail = "the owner of this endpoint did not answer in time";
-        return errc::timeout;
-      default:
-        detail = "the owner failed: " + caf::to_string(
-                   static_cast<caf::sec>(err.code()));
-        return errc::internal;
+    case caf::sec::request_receiver_down:
+      detail = "the owner of this endpoint is down";
+      return errc::owner_down;
+    case caf::sec::request_timeout:
+      detail = "the owner of this endpoint did not answer in time";
+      return errc::timeout;
+    default:
+      detail = "the owner failed: " +
+               caf::to_string(static_cast<caf::sec>(err.code()));
+      return errc::internal;
     }
   }
   if (err.category() == caf::atom("exit")) {

@@ -8,28 +8,28 @@ const char* to_string(auth_requirement x) noexcept {
 
 const char* to_string(module_state x) noexcept {
   switch (x) {
-    case module_state::starting:
-      return "starting";
-    case module_state::running:
-      return "running";
-    case module_state::restarting:
-      return "restarting";
-    case module_state::failed:
-      return "failed";
-    case module_state::stopped:
-      return "stopped";
+  case module_state::starting:
+    return "starting";
+  case module_state::running:
+    return "running";
+  case module_state::restarting:
+    return "restarting";
+  case module_state::failed:
+    return "failed";
+  case module_state::stopped:
+    return "stopped";
   }
   return "unknown";
 }
 
 const char* to_string(node_state x) noexcept {
   switch (x) {
-    case node_state::starting:
-      return "starting";
-    case node_state::running:
-      return "running";
-    case node_state::stopping:
-      return "stopping";
+  case node_state::starting:
+    return "starting";
+  case node_state::running:
+    return "running";
+  case node_state::stopping:
+    return "stopping";
   }
   return "unknown";
 }

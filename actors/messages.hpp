@@ -60,14 +60,14 @@ struct endpoint {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
-  return f(caf::meta::type_name("sb.endpoint"), x.protocol, x.method,
-           x.pattern, x.handler, x.auth, x.scopes, x.module);
+  return f(caf::meta::type_name("sb.endpoint"), x.protocol, x.method, x.pattern,
+           x.handler, x.auth, x.scopes, x.module);
 }
 
 inline bool operator==(const endpoint& x, const endpoint& y) {
-  return x.protocol == y.protocol && x.method == y.method
-         && x.pattern == y.pattern && x.handler == y.handler
-         && x.auth == y.auth && x.scopes == y.scopes && x.module == y.module;
+  return x.protocol == y.protocol && x.method == y.method &&
+         x.pattern == y.pattern && x.handler == y.handler && x.auth == y.auth &&
+         x.scopes == y.scopes && x.module == y.module;
 }
 
 /// An HTTP request on its way to the owner of an endpoint.
@@ -96,9 +96,9 @@ struct http_request {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_request& x) {
-  return f(caf::meta::type_name("sb.http_request"), x.method, x.target,
-           x.path, x.query, x.headers, x.body, x.request_id, x.remote,
-           x.handler, x.params);
+  return f(caf::meta::type_name("sb.http_request"), x.method, x.target, x.path,
+           x.query, x.headers, x.body, x.request_id, x.remote, x.handler,
+           x.params);
 }
 
 /// The answer of an endpoint owner.
@@ -113,13 +113,13 @@ struct http_response {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_response& x) {
-  return f(caf::meta::type_name("sb.http_response"), x.status,
-           x.content_type, x.headers, x.body);
+  return f(caf::meta::type_name("sb.http_response"), x.status, x.content_type,
+           x.headers, x.body);
 }
 
 inline bool operator==(const http_response& x, const http_response& y) {
-  return x.status == y.status && x.content_type == y.content_type
-         && x.headers == y.headers && x.body == y.body;
+  return x.status == y.status && x.content_type == y.content_type &&
+         x.headers == y.headers && x.body == y.body;
 }
 
 /// Lifecycle state of a module.
@@ -142,8 +142,7 @@ struct module_info {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, module_info& x) {
-  return f(caf::meta::type_name("sb.module_info"), x.name, x.state,
-           x.restarts);
+  return f(caf::meta::type_name("sb.module_info"), x.name, x.state, x.restarts);
 }
 
 /// Lifecycle state of the node.

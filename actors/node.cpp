@@ -55,7 +55,8 @@ struct node::impl {
   logger_ptr log = logger("node");
 };
 
-node::node(node_config cfg, factory_table table) : impl_(new impl) {
+node::node(node_config cfg, factory_table table)
+    : impl_(new impl) {
   impl_->cfg = std::move(cfg);
   impl_->table = std::move(table);
 }

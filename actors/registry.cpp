@@ -80,8 +80,8 @@ bool valid_token(const std::string& str, size_t max_len, bool upper) {
     return false;
   return std::all_of(str.begin(), str.end(), [&](char c) {
     return upper ? ((c >= 'A' && c <= 'Z') || c == '-' || c == '_')
-                 : ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                    || c == '-' || c == '_');
+                 : ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_');
   });
 }
 
@@ -94,7 +94,8 @@ public:
   static inline const char* name = "sb.registry";
 
   explicit registry_state(caf::stateful_actor<registry_state>* self)
-    : self_(self), log_(logger("registry")) {
+      : self_(self)
+      , log_(logger("registry")) {
     // nop
   }
 
@@ -142,8 +143,8 @@ private:
       return make_error(errc::invalid_endpoint, "registration without owner");
     if (entries_.size() + xs.size() > opts_.max_endpoints)
       return make_error(errc::invalid_endpoint,
-                        "too many endpoints (limit "
-                          + std::to_string(opts_.max_endpoints) + ")");
+                        "too many endpoints (limit " +
+                          std::to_string(opts_.max_endpoints) + ")");
     // Validate everything before touching the tables.
     std::vector<entry> fresh;
     fresh.reserve(xs.size());
@@ -207,12 +208,12 @@ private:
         return true;
       auto& spec = entries_[id].spec;
       return std::any_of(xs->begin(), xs->end(), [&](const endpoint& x) {
-        return x.protocol == spec.protocol && x.method == spec.method
-               && x.pattern == spec.pattern;
+        return x.protocol == spec.protocol && x.method == spec.method &&
+               x.pattern == spec.pattern;
       });
     };
-    auto keep = std::stable_partition(ids.begin(), ids.end(),
-                                      [&](uint64_t id) { return !selected(id); });
+    auto keep = std::stable_partition(
+      ids.begin(), ids.end(), [&](uint64_t id) { return !selected(id); });
     for (auto j = keep; j != ids.end(); ++j)
       remove_entry(*j);
     ids.erase(keep, ids.end());
@@ -234,8 +235,8 @@ private:
     for (auto& kvp : entries_)
       result.push_back(kvp.second.spec);
     std::sort(result.begin(), result.end(), [](auto& x, auto& y) {
-      return std::tie(x.protocol, x.pattern, x.method)
-             < std::tie(y.protocol, y.pattern, y.method);
+      return std::tie(x.protocol, x.pattern, x.method) <
+             std::tie(y.protocol, y.pattern, y.method);
     });
     return result;
   }
@@ -257,15 +258,15 @@ private:
       return done.fail(errc::no_route, "no endpoint matches this path");
     auto match = t->second.lookup(req.method, req.path);
     switch (match.status) {
-      case lookup_status::no_route:
-        return done.fail(errc::no_route, "no endpoint matches this path");
-      case lookup_status::method_not_allowed:
-        return done.fail(errc::method_not_allowed,
-                         "method " + req.method
-                           + " is not allowed here; allowed: " + match.allow,
-                         match.allow);
-      case lookup_status::found:
-        break;
+    case lookup_status::no_route:
+      return done.fail(errc::no_route, "no endpoint matches this path");
+    case lookup_status::method_not_allowed:
+      return done.fail(errc::method_not_allowed,
+                       "method " + req.method +
+                         " is not allowed here; allowed: " + match.allow,
+                       match.allow);
+    case lookup_status::found:
+      break;
     }
     auto& e = entries_[match.id];
     if (e.spec.auth == auth_requirement::required)
@@ -282,11 +283,10 @@ private:
     auto seq = next_seq_++;
     auto owner = e.owner.address();
     auto h = self_->request(e.owner, caf::infinite, std::move(req));
-    auto deadline = deadlines_.emplace(self_->clock().now()
-                                         + opts_.request_timeout,
-                                       seq);
-    pending_.emplace(seq, pending_request{std::move(done), owner, h.id(),
-                                          deadline});
+    auto deadline =
+      deadlines_.emplace(self_->clock().now() + opts_.request_timeout, seq);
+    pending_.emplace(seq,
+                     pending_request{std::move(done), owner, h.id(), deadline});
     owners_[owner].pending.insert(seq);
     h.then(
       [this, seq](http_response& res) {

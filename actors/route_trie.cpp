@@ -19,15 +19,15 @@ std::string path_pattern::shape() const {
   for (auto& seg : segments) {
     result += '/';
     switch (seg.kind) {
-      case pattern_segment::literal:
-        result += seg.text;
-        break;
-      case pattern_segment::param:
-        result += ':';
-        break;
-      case pattern_segment::wildcard:
-        result += '*';
-        break;
+    case pattern_segment::literal:
+      result += seg.text;
+      break;
+    case pattern_segment::param:
+      result += ':';
+      break;
+    case pattern_segment::wildcard:
+      result += '*';
+      break;
     }
   }
   return result.empty() ? "/" : result;
@@ -39,8 +39,8 @@ bool valid_name(const std::string& str) {
   if (str.empty() || str.size() > 64)
     return false;
   return std::all_of(str.begin(), str.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9') || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
   });
 }
 
@@ -60,17 +60,17 @@ std::string parse_pattern(const std::string& str, path_pattern& out) {
     auto text = str.substr(pos, end == std::string::npos ? end : end - pos);
     if (text.empty())
       return "empty segment in pattern '" + str + "'";
-    if (!out.segments.empty()
-        && out.segments.back().kind == pattern_segment::wildcard)
+    if (!out.segments.empty() &&
+        out.segments.back().kind == pattern_segment::wildcard)
       return "a wildcard must be the last segment of '" + str + "'";
     pattern_segment seg;
     if (text[0] == ':' || text[0] == '*') {
-      seg.kind = text[0] == ':' ? pattern_segment::param
-                                : pattern_segment::wildcard;
+      seg.kind =
+        text[0] == ':' ? pattern_segment::param : pattern_segment::wildcard;
       seg.text = text.substr(1);
       if (!valid_name(seg.text))
-        return "invalid parameter name '" + text + "' in '" + str
-               + "' (letters, digits and '_')";
+        return "invalid parameter name '" + text + "' in '" + str +
+               "' (letters, digits and '_')";
       for (auto& prev : out.segments)
         if (prev.kind != pattern_segment::literal && prev.text == seg.text)
           return "duplicate parameter '" + seg.text + "' in '" + str + "'";
@@ -122,7 +122,8 @@ struct route_trie::node {
   }
 };
 
-route_trie::route_trie() : root_(std::make_unique<node>()) {
+route_trie::route_trie()
+    : root_(std::make_unique<node>()) {
   // nop
 }
 
@@ -138,23 +139,23 @@ uint64_t route_trie::insert(const path_pattern& pattern,
   method_table* table = &cur->here;
   for (auto& seg : pattern.segments) {
     switch (seg.kind) {
-      case pattern_segment::literal: {
-        auto& child = cur->literals[seg.text];
-        if (!child)
-          child = std::make_unique<node>();
-        cur = child.get();
-        table = &cur->here;
-        break;
-      }
-      case pattern_segment::param:
-        if (!cur->param)
-          cur->param = std::make_unique<node>();
-        cur = cur->param.get();
-        table = &cur->here;
-        break;
-      case pattern_segment::wildcard:
-        table = &cur->rest;
-        break;
+    case pattern_segment::literal: {
+      auto& child = cur->literals[seg.text];
+      if (!child)
+        child = std::make_unique<node>();
+      cur = child.get();
+      table = &cur->here;
+      break;
+    }
+    case pattern_segment::param:
+      if (!cur->param)
+        cur->param = std::make_unique<node>();
+      cur = cur->param.get();
+      table = &cur->here;
+      break;
+    case pattern_segment::wildcard:
+      table = &cur->rest;
+      break;
     }
   }
   if (auto other = find_method(*table, method))
@@ -281,8 +282,8 @@ route_match route_trie::lookup(const std::string& method,
     return result;
   // Spell out what the fallback of HEAD to GET allows as well.
   auto& allowed = s.allowed;
-  if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end()
-      && std::find(allowed.begin(), allowed.end(), "HEAD") == allowed.end())
+  if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end() &&
+      std::find(allowed.begin(), allowed.end(), "HEAD") == allowed.end())
     allowed.emplace_back("HEAD");
   std::sort(allowed.begin(), allowed.end());
   result.status = lookup_status::method_not_allowed;

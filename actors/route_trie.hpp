@@ -79,9 +79,7 @@ public:
                      const std::vector<std::string>& path) const;
 
   /// Number of (method, pattern) entries.
-  size_t size() const noexcept {
-    return size_;
-  }
+  size_t size() const noexcept { return size_; }
 
 private:
   struct node;

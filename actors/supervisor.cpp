@@ -48,7 +48,8 @@ public:
   static inline const char* name = "sb.supervisor";
 
   explicit supervisor_state(caf::stateful_actor<supervisor_state>* self)
-    : self_(self), log_(logger("node")) {
+      : self_(self)
+      , log_(logger("node")) {
     // nop
   }
 
@@ -74,8 +75,8 @@ public:
       },
       [this](restart_atom, const std::string& name) {
         if (auto slot = find(name);
-            slot && state_ == node_state::running
-            && slot->info.state == module_state::restarting)
+            slot && state_ == node_state::running &&
+            slot->info.state == module_state::restarting)
           start_module(*slot, nullptr);
       },
     };
@@ -148,9 +149,9 @@ private:
           if (done) {
             std::string detail;
             to_errc(err, detail);
-            done(make_error(errc::unavailable,
-                            "module '" + name + "' failed to start: "
-                              + self_->system().render(err)));
+            done(make_error(errc::unavailable, "module '" + name +
+                                                 "' failed to start: " +
+                                                 self_->system().render(err)));
           }
         });
   }
@@ -185,9 +186,9 @@ private:
           },
           [this, rp, name](caf::error& err) mutable {
             if (rp.pending())
-              rp.deliver(make_error(errc::unavailable,
-                                    "protocol '" + name + "' failed to start: "
-                                      + self_->system().render(err)));
+              rp.deliver(make_error(
+                errc::unavailable, "protocol '" + name + "' failed to start: " +
+                                     self_->system().render(err)));
           });
     }
   }
@@ -200,8 +201,7 @@ private:
           std::string addresses;
           for (auto& p : protocols_)
             addresses += (addresses.empty() ? "" : ",") + p.address;
-          log_->info("node running address={} routes={}", addresses,
-                     xs.size());
+          log_->info("node running address={} routes={}", addresses, xs.size());
           rp.deliver(addresses, static_cast<uint64_t>(xs.size()));
         },
         [rp](caf::error& err) mutable { rp.deliver(err); });
@@ -261,8 +261,8 @@ private:
       slot.handle = nullptr;
       // Failures during start-up fail the start; only a running node
       // restarts modules.
-      if (state_ != node_state::running
-          || slot.info.state == module_state::failed)
+      if (state_ != node_state::running ||
+          slot.info.state == module_state::failed)
         return;
       auto reason = self_->system().render(msg.reason);
       auto now = self_->clock().now();

@@ -47,9 +47,8 @@ std::vector<endpoint> endpoints(const std::string& module) {
 }
 
 json to_json(const module_info& x) {
-  return {{"name", x.name},
-          {"state", to_string(x.state)},
-          {"restarts", x.restarts}};
+  return {
+    {"name", x.name}, {"state", to_string(x.state)}, {"restarts", x.restarts}};
 }
 
 caf::behavior system_actor(caf::event_based_actor* self, module_context ctx) {
@@ -73,8 +72,8 @@ caf::behavior system_actor(caf::event_based_actor* self, module_context ctx) {
           .then(
             [rp](node_status& st) mutable {
               auto ok = st.state == node_state::running;
-              rp.deliver(json_reply(ok ? 200 : 503,
-                                    {{"status", to_string(st.state)}}));
+              rp.deliver(
+                json_reply(ok ? 200 : 503, {{"status", to_string(st.state)}}));
             },
             fail);
       } else if (req.handler == "module") {

@@ -70,15 +70,15 @@ caf::behavior testing_actor(caf::stateful_actor<testing_state>* self,
         st.stalled.emplace(ticket, rp);
         if (ms) {
           uint64_t val = 0;
-          if (ms->empty() || ms->size() > 9
-              || ms->find_first_not_of("0123456789") != std::string::npos
-              || (val = std::stoull(*ms)) > st.cfg.max_stall_ms) {
+          if (ms->empty() || ms->size() > 9 ||
+              ms->find_first_not_of("0123456789") != std::string::npos ||
+              (val = std::stoull(*ms)) > st.cfg.max_stall_ms) {
             st.stalled.erase(ticket);
             rp.deliver(json_reply(
               400, {{"error",
                      {{"code", "invalid_field"},
-                      {"message", "ms: must be a whole number from 0 to "
-                                    + std::to_string(st.cfg.max_stall_ms)},
+                      {"message", "ms: must be a whole number from 0 to " +
+                                    std::to_string(st.cfg.max_stall_ms)},
                       {"field", "ms"}}}}));
             return rp;
           }
@@ -97,9 +97,8 @@ caf::behavior testing_actor(caf::stateful_actor<testing_state>* self,
         json query = json::object();
         for (auto& [k, v] : req.query)
           query[k] = v;
-        rp.deliver(json_reply(200, {{"method", req.method},
-                                    {"params", params},
-                                    {"query", query}}));
+        rp.deliver(json_reply(
+          200, {{"method", req.method}, {"params", params}, {"query", query}}));
       }
       return rp;
     },

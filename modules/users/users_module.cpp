@@ -90,18 +90,18 @@ bool valid_email(const std::string& str) {
   if (str.size() > 254)
     return false;
   auto at = str.find('@');
-  if (at == std::string::npos || at == 0 || at > 64
-      || str.find('@', at + 1) != std::string::npos)
+  if (at == std::string::npos || at == 0 || at > 64 ||
+      str.find('@', at + 1) != std::string::npos)
     return false;
   auto local = str.substr(0, at);
   auto domain = str.substr(at + 1);
   static constexpr std::string_view local_extra = ".!#$%&'*+/=?^_`{|}~-";
   for (auto c : local)
-    if (!std::isalnum(static_cast<unsigned char>(c))
-        && local_extra.find(c) == std::string_view::npos)
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        local_extra.find(c) == std::string_view::npos)
       return false;
-  if (local.front() == '.' || local.back() == '.'
-      || local.find("..") != std::string::npos)
+  if (local.front() == '.' || local.back() == '.' ||
+      local.find("..") != std::string::npos)
     return false;
   // Domain: two or more labels of letters, digits and inner hyphens.
   size_t labels = 0;
@@ -110,8 +110,8 @@ bool valid_email(const std::string& str) {
   for (;;) {
     auto dot = domain.find('.', pos);
     auto label = domain.substr(pos, dot == std::string::npos ? dot : dot - pos);
-    if (label.empty() || label.size() > 63 || label.front() == '-'
-        || label.back() == '-')
+    if (label.empty() || label.size() > 63 || label.front() == '-' ||
+        label.back() == '-')
       return false;
     for (auto c : label)
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-')
@@ -122,10 +122,10 @@ bool valid_email(const std::string& str) {
       break;
     pos = dot + 1;
   }
-  return labels >= 2 && last.size() >= 2
-         && std::all_of(last.begin(), last.end(), [](char c) {
-              return std::isalpha(static_cast<unsigned char>(c));
-            });
+  return labels >= 2 && last.size() >= 2 &&
+         std::all_of(last.begin(), last.end(), [](char c) {
+           return std::isalpha(static_cast<unsigned char>(c));
+         });
 }
 
 std::string lower(std::string str) {
@@ -221,8 +221,8 @@ private:
       return field_error("name", "is required");
     if (users_.size() >= cfg.max_users)
       return error_reply(507, "store_full",
-                         "the user store is full ("
-                           + std::to_string(cfg.max_users) + " users)");
+                         "the user store is full (" +
+                           std::to_string(cfg.max_users) + " users)");
     user x;
     x.id = fresh_id();
     x.name = std::move(*name);
@@ -273,11 +273,11 @@ private:
   http_response list(const http_request& req) {
     size_t limit = default_page;
     if (auto str = find_field(req.query, "limit")) {
-      if (str->empty() || str->size() > 3
-          || str->find_first_not_of("0123456789") != std::string::npos
-          || std::stoul(*str) < 1 || std::stoul(*str) > max_page)
-        return field_error("limit", "must be a whole number from 1 to "
-                                      + std::to_string(max_page));
+      if (str->empty() || str->size() > 3 ||
+          str->find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(*str) < 1 || std::stoul(*str) > max_page)
+        return field_error("limit", "must be a whole number from 1 to " +
+                                      std::to_string(max_page));
       limit = std::stoul(*str);
     }
     auto from = order_.begin();
@@ -308,8 +308,8 @@ private:
   }
 
   static std::optional<uint64_t> decode_cursor(const std::string& str) {
-    if (str.size() < 2 || str.size() > 17 || str[0] != 'c'
-        || str.find_first_not_of("0123456789abcdef", 1) != std::string::npos)
+    if (str.size() < 2 || str.size() > 17 || str[0] != 'c' ||
+        str.find_first_not_of("0123456789abcdef", 1) != std::string::npos)
       return std::nullopt;
     return std::stoull(str.substr(1), nullptr, 16);
   }

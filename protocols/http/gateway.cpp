@@ -20,7 +20,7 @@ namespace {
 class registry_dispatcher : public request_dispatcher {
 public:
   explicit registry_dispatcher(caf::actor registry)
-    : registry_(std::move(registry)) {
+      : registry_(std::move(registry)) {
     // nop
   }
 

@@ -12,12 +12,12 @@ template <class T>
 std::string read_uint(const json& x, const std::string& key, uint64_t lo,
                       uint64_t hi, T& out) {
   if (!x.is_number_integer() || x < 0)
-    return key + ": expected a whole number from " + std::to_string(lo)
-           + " to " + std::to_string(hi);
+    return key + ": expected a whole number from " + std::to_string(lo) +
+           " to " + std::to_string(hi);
   auto val = x.get<uint64_t>();
   if (val < lo || val > hi)
-    return key + ": " + std::to_string(val) + " is out of range "
-           + std::to_string(lo) + " to " + std::to_string(hi);
+    return key + ": " + std::to_string(val) + " is out of range " +
+           std::to_string(lo) + " to " + std::to_string(hi);
   out = static_cast<T>(val);
   return {};
 }
@@ -61,9 +61,9 @@ std::string parse_settings(const std::string& text, settings& out) {
       return err;
   }
   if (s.max_target_bytes >= s.max_header_bytes)
-    return "max_target_bytes: must be below max_header_bytes ("
-           + std::to_string(s.max_header_bytes)
-           + "), so that 414 and 431 can be told apart";
+    return "max_target_bytes: must be below max_header_bytes (" +
+           std::to_string(s.max_header_bytes) +
+           "), so that 414 and 431 can be told apart";
   return {};
 }
 

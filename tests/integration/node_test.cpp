@@ -23,8 +23,8 @@ using clock_type = std::chrono::steady_clock;
 
 long elapsed_ms(clock_type::time_point since) {
   return static_cast<long>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now()
-                                                          - since)
+    std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() -
+                                                          since)
       .count());
 }
 
@@ -39,12 +39,12 @@ struct fixture {
     cfg.log_level = "warn";
     cfg.modules = {"system", "users", "testing"};
     cfg.request_timeout_ms = 2000;
-    cfg.settings["http"] = json{{"max_header_bytes", 2048},
-                                {"max_target_bytes", 512},
-                                {"max_body_bytes", 4096},
-                                {"read_timeout_ms", 2000},
-                                {"max_pipelined", 8}}
-                             .dump();
+    cfg.settings["http"] = json{
+      {"max_header_bytes", 2048},
+      {"max_target_bytes", 512},
+      {"max_body_bytes", 4096},
+      {"read_timeout_ms", 2000},
+      {"max_pipelined", 8}}.dump();
     return cfg;
   }
 
@@ -57,9 +57,7 @@ struct fixture {
     CAF_REQUIRE_NOT_EQUAL(port, 0);
   }
 
-  fixture() {
-    start(config());
-  }
+  fixture() { start(config()); }
 
   ~fixture() {
     if (n)
@@ -222,10 +220,10 @@ CAF_TEST(a slow owner answers 504 at the request timeout) {
   check_alive();
 }
 
-CAF_TEST(an owner killed mid-request answers 503 well before the timeout) {
+CAF_TEST(an owner killed mid - request answers 503 well before the timeout) {
   http_client waiting{port};
-  CAF_REQUIRE(waiting.send_raw(test::make_request_bytes("GET",
-                                                        "/testing/stall")));
+  CAF_REQUIRE(
+    waiting.send_raw(test::make_request_bytes("GET", "/testing/stall")));
   std::this_thread::sleep_for(100ms);
   auto start = clock_type::now();
   http_client killer{port};
@@ -274,9 +272,9 @@ CAF_TEST(x request id is echoed when valid and generated otherwise) {
 
 CAF_TEST(pipelined requests are answered in order) {
   http_client c{port};
-  std::string burst = test::make_request_bytes("GET", "/testing/stall?ms=200")
-                      + test::make_request_bytes("GET", "/health")
-                      + test::make_request_bytes("GET", "/nope");
+  std::string burst = test::make_request_bytes("GET", "/testing/stall?ms=200") +
+                      test::make_request_bytes("GET", "/health") +
+                      test::make_request_bytes("GET", "/nope");
   CAF_REQUIRE(c.send_raw(burst));
   auto a = c.read_reply();
   auto b = c.read_reply();

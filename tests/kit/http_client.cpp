@@ -44,8 +44,8 @@ http_client::~http_client() {
 bool http_client::send_raw(const std::string& bytes) {
   size_t sent = 0;
   while (fd_ >= 0 && sent < bytes.size()) {
-    auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent,
-                    MSG_NOSIGNAL);
+    auto n =
+      ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0)
       return false;
     sent += static_cast<size_t>(n);
@@ -77,8 +77,8 @@ http_reply http_client::read_reply(bool head) {
   auto status_line = header_text.substr(0, line_end);
   if (status_line.size() >= 12)
     result.status = std::atoi(status_line.c_str() + 9);
-  size_t pos = line_end == std::string::npos ? header_text.size()
-                                             : line_end + 2;
+  size_t pos =
+    line_end == std::string::npos ? header_text.size() : line_end + 2;
   while (pos < header_text.size()) {
     auto next = header_text.find("\r\n", pos);
     if (next == std::string::npos)
@@ -138,8 +138,7 @@ std::string make_request_bytes(const std::string& method,
   std::string out = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (auto& h : extra)
     out += h + "\r\n";
-  if (!body.empty() || method == "POST" || method == "PATCH"
-      || method == "PUT")
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT")
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   out += "\r\n";
   out += body;

@@ -32,9 +32,7 @@ public:
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 
-  bool connected() const noexcept {
-    return fd_ >= 0;
-  }
+  bool connected() const noexcept { return fd_ >= 0; }
 
   /// Sends raw bytes; returns false if the connection is gone.
   bool send_raw(const std::string& bytes);

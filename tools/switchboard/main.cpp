@@ -25,17 +25,17 @@ int main(int argc, char** argv) {
   auto table = sb::builtin_factories();
   auto cli = sb::parse_command_line(argc, argv, table);
   switch (cli.action) {
-    case sb::command_line::help:
-      std::cout << sb::usage(table);
-      return 0;
-    case sb::command_line::version:
-      std::cout << sb::version_string() << '\n';
-      return 0;
-    case sb::command_line::fail:
-      std::cerr << "switchboard: " << cli.error << '\n';
-      return 2;
-    case sb::command_line::run:
-      break;
+  case sb::command_line::help:
+    std::cout << sb::usage(table);
+    return 0;
+  case sb::command_line::version:
+    std::cout << sb::version_string() << '\n';
+    return 0;
+  case sb::command_line::fail:
+    std::cerr << "switchboard: " << cli.error << '\n';
+    return 2;
+  case sb::command_line::run:
+    break;
   }
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop_signals;
