@@ -1,0 +1,1254 @@
+#include "protocols/http/server.hpp"
+
+// The Beast side of the HTTP layer. One `connection` per accepted socket reads
+// requests with a Beast parser, hands each to the dispatcher and writes the
+// results back strictly in request order. Responses are serialized by hand
+// into one header string plus the body, written with a single gather write.
+//
+// Timeouts use one lazily re-armed timer per connection instead of the
+// deadlines of `beast::tcp_stream`: the stream's read deadline cannot change
+// while a read is pending, but a pipelining connection reads on while
+// requests wait for the dispatcher, and a read must not time out then.
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <exception>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "protocols/http/target.hpp"
+
+namespace sb::http {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using clock_type = std::chrono::steady_clock;
+using time_point = clock_type::time_point;
+using std::chrono::milliseconds;
+
+using request_parser = bhttp::request_parser<bhttp::string_body>;
+
+constexpr auto never = time_point::max();
+
+/// Bytes read per `read_some` at most, and while a header is expected.
+constexpr size_t max_read_size = 64 * 1024;
+constexpr size_t header_read_size = 4 * 1024;
+
+/// Responses written by one gather write at most.
+constexpr size_t max_batch = 16;
+
+/// After we close our side, the time and the bytes we still read and discard
+/// so that the peer receives our last response instead of a reset.
+constexpr auto linger_time = milliseconds{2000};
+constexpr size_t linger_bytes = 1024 * 1024;
+
+// -- formatting helpers -------------------------------------------------------
+
+/// The `Date` value of this second, formatted once per second and thread.
+std::string_view http_date() {
+  struct cache {
+    std::time_t sec = -1;
+    char text[32];
+    size_t len = 0;
+  };
+  thread_local cache c;
+  auto now = std::time(nullptr);
+  if (now != c.sec) {
+    static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed",
+                                           "Thu", "Fri", "Sat"};
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr",
+                                             "May", "Jun", "Jul", "Aug",
+                                             "Sep", "Oct", "Nov", "Dec"};
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    auto n = std::snprintf(
+      c.text, sizeof(c.text), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+      days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+      tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    c.len = n > 0 ? static_cast<size_t>(n) : 0;
+    c.sec = now;
+  }
+  return {c.text, c.len};
+}
+
+void append_uint(std::string& out, uint64_t x) {
+  char digits[20];
+  size_t len = 0;
+  do {
+    digits[len++] = static_cast<char>('0' + x % 10);
+    x /= 10;
+  } while (x != 0);
+  while (len > 0)
+    out += digits[--len];
+}
+
+void append_field(std::string& out, std::string_view name,
+                  std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+/// ASCII case-insensitive comparison.
+bool iequals(std::string_view x, std::string_view y) noexcept {
+  auto lower = [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  if (x.size() != y.size())
+    return false;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (lower(x[i]) != lower(y[i]))
+      return false;
+  return true;
+}
+
+bool is_tchar(unsigned char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+      (c >= '0' && c <= '9'))
+    return true;
+  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
+}
+
+bool valid_field_name(std::string_view str) noexcept {
+  return !str.empty() && std::all_of(str.begin(), str.end(), [](char c) {
+    return is_tchar(static_cast<unsigned char>(c));
+  });
+}
+
+// Rejects CR, LF, NUL and the other controls except HTAB: a value must not
+// end the field or the header early.
+bool valid_field_value(std::string_view str) noexcept {
+  return std::all_of(str.begin(), str.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c == '\t' || (c >= 0x20 && c != 0x7F);
+  });
+}
+
+/// Header fields that this layer writes itself; an owner's copies are
+/// dropped, since a second framing or connection field breaks the stream.
+bool reserved_field(std::string_view name) noexcept {
+  static constexpr std::string_view names[] = {
+    "content-length", "transfer-encoding", "connection",
+    "keep-alive",     "upgrade",           "te",
+    "trailer",        "proxy-connection",  "date",
+    "server",         "x-request-id",
+  };
+  for (auto x : names)
+    if (iequals(name, x))
+      return true;
+  return false;
+}
+
+std::string remote_string(const tcp::socket& sock) {
+  error_code ec;
+  auto ep = sock.remote_endpoint(ec);
+  if (ec)
+    return {};
+  auto addr = ep.address();
+  std::string out;
+  if (addr.is_v6()) {
+    out += '[';
+    out += addr.to_string();
+    out += ']';
+  } else {
+    out += addr.to_string();
+  }
+  out += ':';
+  append_uint(out, ep.port());
+  return out;
+}
+
+void lower_ascii(std::string& str) noexcept {
+  for (auto& c : str)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+}
+
+/// A sequence of buffers that refers to an array instead of copying it, so
+/// that a batched write allocates nothing.
+struct buffer_range {
+  using value_type = net::const_buffer;
+  using const_iterator = const net::const_buffer*;
+  const net::const_buffer* first;
+  const net::const_buffer* last;
+  const_iterator begin() const noexcept { return first; }
+  const_iterator end() const noexcept { return last; }
+};
+
+class connection;
+
+// -- state shared by the server, its connections and the reply sinks ---------
+
+struct shared_state {
+  shared_state(server_options o, std::shared_ptr<request_dispatcher> d)
+      : opts(std::move(o))
+      , dispatcher(std::move(d)) {
+    // Zero limits make no sense; keep the server usable.
+    opts.max_pipelined = std::max<size_t>(opts.max_pipelined, 1);
+    opts.threads = std::max<size_t>(opts.threads, 1);
+  }
+
+  server_options opts;
+  std::shared_ptr<request_dispatcher> dispatcher;
+
+  /// Guards `conns`, `active` and `stopping`; `cv` tells `stop()` when a
+  /// connection goes away.
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::list<std::shared_ptr<connection>> conns;
+  /// Connections counted against `max_connections`.
+  size_t active = 0;
+  bool stopping = false;
+
+  /// Reply sinks post to the I/O executors only while `open`; `stop()`
+  /// closes the gate before the io_context may go away.
+  std::mutex gate_mtx;
+  bool open = true;
+};
+
+using shared_state_ptr = std::shared_ptr<shared_state>;
+
+// -- one client connection ----------------------------------------------------
+
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(shared_state_ptr state, tcp::socket&& sock, bool counted)
+      : state_(std::move(state))
+      , opts_(state_->opts)
+      , stream_(std::move(sock))
+      , timer_(stream_.get_executor())
+      , buffer_(opts_.max_header_bytes + max_read_size)
+      , counted_(counted) {
+    // Nothing to do
+  }
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+  /// Registers with the server; called under `state_->mtx` by the acceptor.
+  void registered(std::list<std::shared_ptr<connection>>::iterator pos) {
+    pos_ = pos;
+    registered_ = true;
+  }
+
+  /// Forgets the registration; called by `stop()` once no I/O thread runs.
+  void unregistered() noexcept { registered_ = false; }
+
+  /// Starts serving; with `reject`, answers 503 and closes instead.
+  void start(bool reject) {
+    guarded([&] {
+      remote_ = remote_string(stream_.socket());
+      idle_since_ = clock_type::now();
+      if (reject) {
+        fail(errc::overloaded, "too many connections; try again later");
+        return;
+      }
+      parse();
+    });
+  }
+
+  /// Takes the outcome of the request with sequence number `seq`.
+  void on_result(uint64_t seq, dispatch_result&& result) {
+    guarded([&] {
+      if (closed_ || seq < first_seq_ || seq - first_seq_ >= queue_.size())
+        return;
+      auto& s = queue_[seq - first_seq_];
+      if (s.ready)
+        return;
+      build_response(s, std::move(result));
+      flush();
+    });
+  }
+
+  /// Stops reading new requests; closes after the last pending response.
+  void drain() {
+    guarded([&] {
+      draining_ = true;
+      if (closed_)
+        return;
+      if (lingering_) {
+        close_now();
+        return;
+      }
+      read_closed_ = true;
+      // A pending read completes with end of stream.
+      error_code ec;
+      if (reading_)
+        stream_.socket().shutdown(tcp::socket::shutdown_receive, ec);
+      maybe_finish();
+    });
+  }
+
+  /// Closes at once, whatever is pending.
+  void force_close() {
+    guarded([&] { close_now(); });
+  }
+
+private:
+  /// One response slot per request, in request order.
+  struct slot {
+    /// Status line and header fields, or a whole interim response.
+    std::string head;
+    std::string body;
+    std::string request_id;
+    unsigned version = 11;
+    bool head_only = false;
+    bool keep_alive = true;
+    bool ready = false;
+    /// `100 Continue`: written in order but answers no request.
+    bool interim = false;
+  };
+
+  // Runs `f`; no exception leaves an I/O callback, the connection closes.
+  template <class F>
+  void guarded(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+      try {
+        close_now();
+      } catch (...) {
+        // Nothing left to do
+      }
+    }
+  }
+
+  // -- reading ----------------------------------------------------------------
+
+  void read_more() {
+    if (read_closed_ || reading_ || closed_)
+      return;
+    // Small reads for headers keep idle connections small; a body gets
+    // large reads.
+    auto want =
+      parser_ && parser_->is_header_done() ? max_read_size : header_read_size;
+    auto room = buffer_.max_size() - buffer_.size();
+    auto n =
+      std::min(std::max(want, buffer_.capacity() - buffer_.size()), room);
+    if (n == 0) {
+      // Only unparsed header bytes fill the buffer: the parser's limit.
+      on_parse_error(bhttp::error::header_limit);
+      return;
+    }
+    reading_ = true;
+    update_deadline();
+    stream_.async_read_some(buffer_.prepare(n), [self = shared_from_this()](
+                                                  error_code ec, size_t len) {
+      self->guarded([&] { self->on_read(ec, len); });
+    });
+  }
+
+  void on_read(error_code ec, size_t len) {
+    reading_ = false;
+    if (closed_)
+      return;
+    if (lingering_) {
+      on_linger_read(ec, len);
+      return;
+    }
+    if (ec) {
+      // End of stream, reset, or our own cancel: nothing more to read. A
+      // partial request of a peer that left gets no answer.
+      read_closed_ = true;
+      maybe_finish();
+      return;
+    }
+    buffer_.commit(len);
+    if (read_closed_) {
+      // Closed for reading while this read was pending; drop the bytes.
+      maybe_finish();
+      return;
+    }
+    if (!request_started_) {
+      request_started_ = true;
+      read_since_ = clock_type::now();
+      update_deadline();
+    }
+    parse();
+  }
+
+  // Parses buffered bytes; dispatches each complete request. Each pass
+  // consumes bytes or leaves the loop, so the loop ends.
+  void parse() {
+    while (!read_closed_ && !closed_) {
+      if (!parser_) {
+        // A new request starts: stop reading while too many wait.
+        if (pending_requests_ >= opts_.max_pipelined) {
+          paused_ = true;
+          return;
+        }
+        new_parser();
+      }
+      if (buffer_.size() == 0) {
+        read_more();
+        return;
+      }
+      error_code ec;
+      auto used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      parsed_bytes_ += used;
+      if (ec == bhttp::error::need_more) {
+        read_more();
+        return;
+      }
+      if (ec) {
+        on_parse_error(ec);
+        return;
+      }
+      if (!header_checked_ && parser_->is_header_done()) {
+        header_checked_ = true;
+        if (!on_header())
+          return;
+      }
+      if (parser_->is_done()) {
+        on_request();
+        continue;
+      }
+      if (used == 0) {
+        read_more();
+        return;
+      }
+    }
+  }
+
+  void new_parser() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(
+      std::min<size_t>(opts_.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(opts_.max_body_bytes);
+    parsed_bytes_ = 0;
+    header_checked_ = false;
+  }
+
+  // Checks the header of the current request. Returns false if it failed.
+  bool on_header() {
+    auto& msg = parser_->get();
+    if (msg.target().size() > opts_.max_target_bytes) {
+      fail(errc::uri_too_long, target_limit_message());
+      return false;
+    }
+
+    // Answer `Expect: 100-continue` unless the body is already here.
+    if (msg.version() >= 11 && !parser_->is_done()) {
+      auto it = msg.find(bhttp::field::expect);
+      if (it != msg.end() && beast::iequals(it->value(), "100-continue")) {
+        auto len = parser_->content_length();
+        bool waiting = len ? buffer_.size() < *len : buffer_.size() == 0;
+        if (waiting)
+          push_interim("HTTP/1.1 100 Continue\r\n\r\n");
+      }
+    }
+    return true;
+  }
+
+  void on_parse_error(error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      std::string msg = "the request body exceeds the limit of ";
+      append_uint(msg, opts_.max_body_bytes);
+      msg += " bytes";
+      fail(errc::payload_too_large, msg);
+    } else if (ec == bhttp::error::header_limit) {
+      // The parser consumes the request line once it is complete and keeps
+      // the fields buffered until the header ends. Either the target is
+      // known, or the request line (so far) is still in the buffer.
+      size_t line = 0;
+      if (parser_ && parsed_bytes_ > 0) {
+        line = parser_->get().target().size();
+      } else {
+        auto bytes = buffer_.data();
+        std::string_view buffered{static_cast<const char*>(bytes.data()),
+                                  bytes.size()};
+        line = std::min(buffered.find("\r\n"), buffered.size());
+      }
+      if (line > opts_.max_target_bytes) {
+        fail(errc::uri_too_long, target_limit_message());
+      } else {
+        std::string msg = "the request header exceeds the limit of ";
+        append_uint(msg, opts_.max_header_bytes);
+        msg += " bytes";
+        fail(errc::header_too_large, msg);
+      }
+    } else {
+      fail(errc::bad_request, "malformed HTTP request: " + ec.message());
+    }
+  }
+
+  std::string target_limit_message() const {
+    std::string msg = "the request target exceeds the limit of ";
+    append_uint(msg, opts_.max_target_bytes);
+    msg += " bytes";
+    return msg;
+  }
+
+  // Turns the complete message in `parser_` into a request and dispatches
+  // it; a target that does not parse gets its 400 right away.
+  void on_request() {
+    bool keep_alive = parser_->keep_alive() && !draining_;
+    auto msg = parser_->release();
+    parser_.reset();
+
+    // Whatever follows in the buffer already belongs to the next request.
+    request_started_ = buffer_.size() > 0;
+    read_since_ = clock_type::now();
+
+    http_request req;
+    req.method.assign(msg.method_string().data(), msg.method_string().size());
+    req.target.assign(msg.target().data(), msg.target().size());
+    req.headers.reserve(std::distance(msg.begin(), msg.end()));
+    const std::string* given_id = nullptr;
+    for (auto& f : msg) {
+      auto& [name, value] = req.headers.emplace_back(
+        std::string{f.name_string().data(), f.name_string().size()},
+        std::string{f.value().data(), f.value().size()});
+      lower_ascii(name);
+      if (name == "x-request-id")
+        given_id = &value;
+    }
+    req.request_id =
+      given_id && valid_request_id(*given_id) ? *given_id : make_request_id();
+    req.body = std::move(msg.body());
+    req.remote = remote_;
+
+    // Reserve the response slot in request order.
+    auto& s = queue_.emplace_back();
+    auto seq = first_seq_ + queue_.size() - 1;
+    ++pending_requests_;
+    s.request_id = req.request_id;
+    s.version = msg.version();
+    s.head_only = msg.method() == bhttp::verb::head;
+    s.keep_alive = keep_alive;
+    if (!keep_alive)
+      read_closed_ = true;
+
+    std::string error;
+    if (parse_target(req.target, req.path, req.query, error) != errc::none) {
+      dispatch_result result;
+      result.code = errc::bad_request;
+      result.message = std::move(error);
+      build_response(s, std::move(result));
+      flush();
+      return;
+    }
+    update_deadline();
+    dispatch(std::move(req), seq);
+  }
+
+  void dispatch(http_request&& req, uint64_t seq);
+
+  // -- writing ----------------------------------------------------------------
+
+  // Answers with an error of this layer and closes after writing it.
+  void fail(errc code, const std::string& message) {
+    read_closed_ = true;
+    auto& s = queue_.emplace_back();
+    ++pending_requests_;
+    // Echo the client's ID if the header got that far.
+    if (parser_) {
+      auto& msg = parser_->get();
+      if (auto it = msg.find("X-Request-Id"); it != msg.end()) {
+        std::string_view id{it->value().data(), it->value().size()};
+        if (valid_request_id(id))
+          s.request_id.assign(id.data(), id.size());
+      }
+    }
+    if (s.request_id.empty())
+      s.request_id = make_request_id();
+    s.keep_alive = false;
+    parser_.reset();
+    dispatch_result result;
+    result.code = code;
+    result.message = message;
+    build_response(s, std::move(result));
+    flush();
+  }
+
+  void push_interim(std::string_view text) {
+    auto& s = queue_.emplace_back();
+    s.interim = true;
+    s.ready = true;
+    s.head.assign(text.data(), text.size());
+    flush();
+  }
+
+  // Serializes `result` into `s` and marks it ready.
+  void build_response(slot& s, dispatch_result&& result) {
+    if (result.code == errc::none) {
+      auto& res = result.response;
+      if (auto problem = check_response(res); !problem.empty()) {
+        result.code = errc::internal;
+        result.message = std::move(problem);
+      } else {
+        begin_head(s, res.status);
+        bool typed = !res.content_type.empty();
+        if (typed)
+          append_field(s.head, "Content-Type", res.content_type);
+        for (auto& [name, value] : res.headers) {
+          if (reserved_field(name) || (typed && iequals(name, "content-type")))
+            continue;
+          append_field(s.head, name, value);
+        }
+        s.body = std::move(res.body);
+        end_head(s, res.status);
+        return;
+      }
+    }
+
+    // The only place where error codes become HTTP statuses.
+    auto status = to_http_status(result.code);
+    begin_head(s, status);
+    append_field(s.head, "Content-Type", "application/json");
+    if (result.code == errc::method_not_allowed && !result.allow.empty() &&
+        valid_field_value(result.allow))
+      append_field(s.head, "Allow", result.allow);
+    s.body = error_body(to_code(result.code), result.message);
+    end_head(s, status);
+  }
+
+  // Returns what makes `res` unfit for the wire, or an empty string.
+  static std::string check_response(const http_response& res) {
+    if (res.status < 200 || res.status > 599)
+      return "the endpoint answered with the invalid status " +
+             std::to_string(res.status);
+    if (!valid_field_value(res.content_type))
+      return "the endpoint answered with an invalid Content-Type";
+    for (auto& [name, value] : res.headers)
+      if (!valid_field_name(name) || !valid_field_value(value))
+        return "the endpoint answered with an invalid header field";
+    return {};
+  }
+
+  void begin_head(slot& s, unsigned status) {
+    auto& out = s.head;
+    out.reserve(192 + s.request_id.size());
+    out += s.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    append_uint(out, status);
+    out += ' ';
+    auto code = bhttp::int_to_status(status);
+    if (code != bhttp::status::unknown) {
+      auto reason = bhttp::obsolete_reason(code);
+      out.append(reason.data(), reason.size());
+    }
+    out += "\r\nServer: switchboard\r\nDate: ";
+    out += http_date();
+    out += "\r\n";
+    append_field(out, "X-Request-Id", s.request_id);
+  }
+
+  void end_head(slot& s, unsigned status) {
+    auto& out = s.head;
+    // 204 and 304 carry no body; HEAD announces the body it does not send.
+    if (status == 204 || status == 304) {
+      s.body.clear();
+    } else {
+      out += "Content-Length: ";
+      append_uint(out, s.body.size());
+      out += "\r\n";
+    }
+    if (!s.keep_alive)
+      out += "Connection: close\r\n";
+    else if (s.version == 10)
+      out += "Connection: keep-alive\r\n";
+    out += "\r\n";
+    if (s.head_only)
+      s.body.clear();
+    s.ready = true;
+  }
+
+  // Writes the ready responses at the front of the queue, in order.
+  void flush() {
+    if (writing_ || closed_ || lingering_)
+      return;
+    size_t n = 0;
+    size_t nbufs = 0;
+    while (n < queue_.size() && n < max_batch && queue_[n].ready) {
+      auto& s = queue_[n++];
+      bufs_[nbufs++] = net::buffer(s.head);
+      if (!s.body.empty())
+        bufs_[nbufs++] = net::buffer(s.body);
+      if (!s.interim && !s.keep_alive)
+        break;
+    }
+    if (n == 0) {
+      maybe_finish();
+      return;
+    }
+    writing_ = true;
+    batch_ = n;
+    write_since_ = clock_type::now();
+    update_deadline();
+    net::async_write(stream_, buffer_range{bufs_.data(), bufs_.data() + nbufs},
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       self->guarded([&] { self->on_write(ec); });
+                     });
+  }
+
+  void on_write(error_code ec) {
+    writing_ = false;
+    if (closed_)
+      return;
+    if (ec) {
+      close_now();
+      return;
+    }
+    bool close = false;
+    for (size_t i = 0; i < batch_; ++i) {
+      auto& s = queue_.front();
+      if (!s.interim) {
+        --pending_requests_;
+        close = close || !s.keep_alive;
+      }
+      queue_.pop_front();
+      ++first_seq_;
+    }
+    if (close) {
+      linger_close();
+      return;
+    }
+    if (queue_.empty())
+      idle_since_ = clock_type::now();
+    update_deadline();
+    if (paused_ && pending_requests_ < opts_.max_pipelined) {
+      paused_ = false;
+      parse();
+    }
+    flush();
+  }
+
+  // -- closing ----------------------------------------------------------------
+
+  // Closes once reading stopped and nothing is left to write.
+  void maybe_finish() {
+    if (!closed_ && read_closed_ && queue_.empty() && !writing_ && !reading_)
+      close_now();
+  }
+
+  // Sends FIN after our last response, then reads and discards for a while,
+  // so that unread request bytes do not turn our close into a reset that
+  // destroys the response on its way.
+  void linger_close() {
+    if (draining_) {
+      close_now();
+      return;
+    }
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) {
+      close_now();
+      return;
+    }
+    lingering_ = true;
+    read_closed_ = true;
+    linger_since_ = clock_type::now();
+    linger_left_ = linger_bytes;
+    update_deadline();
+    if (!reading_)
+      linger_read();
+  }
+
+  void linger_read() {
+    buffer_.clear();
+    reading_ = true;
+    stream_.async_read_some(
+      buffer_.prepare(std::min<size_t>(header_read_size, buffer_.max_size())),
+      [self = shared_from_this()](error_code ec, size_t len) {
+        self->guarded([&] { self->on_read(ec, len); });
+      });
+  }
+
+  void on_linger_read(error_code ec, size_t len) {
+    if (ec || len >= linger_left_) {
+      close_now();
+      return;
+    }
+    linger_left_ -= len;
+    linger_read();
+  }
+
+  void close_now() {
+    if (closed_)
+      return;
+    closed_ = true;
+    error_code ec;
+    stream_.socket().close(ec);
+    timer_.cancel();
+    // The queue stays: a pending write may still refer to its buffers.
+    {
+      std::lock_guard<std::mutex> guard{state_->mtx};
+      if (registered_) {
+        registered_ = false;
+        if (counted_)
+          --state_->active;
+        // The caller holds a reference, so erasing ours is safe.
+        state_->conns.erase(pos_);
+      }
+    }
+    state_->cv.notify_all();
+  }
+
+  // -- timeouts ---------------------------------------------------------------
+
+  // The moment at which the connection times out in its current state.
+  time_point deadline() const {
+    if (closed_)
+      return never;
+    if (lingering_)
+      return linger_since_ + linger_time;
+    auto result = never;
+    if (writing_)
+      result = write_since_ + milliseconds{opts_.read_timeout_ms};
+    // The client's clock runs only while no request waits for us.
+    if (reading_ && queue_.empty()) {
+      auto t = request_started_
+                 ? std::max(read_since_, idle_since_) +
+                     milliseconds{opts_.read_timeout_ms}
+                 : idle_since_ + milliseconds{opts_.idle_timeout_ms};
+      result = std::min(result, t);
+    }
+    return result;
+  }
+
+  // Makes sure the timer fires no later than `deadline()`. A later deadline
+  // leaves the timer alone: it fires early and re-arms, which is cheaper than
+  // re-arming on every request.
+  void update_deadline() {
+    auto t = deadline();
+    if (t == never || (timer_pending_ && timer_expiry_ <= t))
+      return;
+    arm_timer(t);
+  }
+
+  void arm_timer(time_point t) {
+    timer_.expires_at(t);
+    timer_expiry_ = t;
+    timer_pending_ = true;
+    timer_.async_wait(
+      [self = shared_from_this(), gen = ++timer_gen_](error_code ec) {
+        self->guarded([&] { self->on_timer(ec, gen); });
+      });
+  }
+
+  void on_timer(error_code ec, uint64_t gen) {
+    // A re-armed or cancelled wait.
+    if (gen != timer_gen_ || closed_)
+      return;
+    timer_pending_ = false;
+    if (ec)
+      return;
+    auto t = deadline();
+    if (t == never)
+      return;
+    auto now = clock_type::now();
+    if (now < t) {
+      arm_timer(t);
+      return;
+    }
+    on_deadline(now);
+  }
+
+  void on_deadline(time_point now) {
+    if (lingering_ ||
+        (writing_ &&
+         now >= write_since_ + milliseconds{opts_.read_timeout_ms})) {
+      close_now();
+      return;
+    }
+    if (!request_started_) {
+      // Idle keep-alive connection: close without a word.
+      close_now();
+      return;
+    }
+    // A request started and did not complete in time. Cancelling the read
+    // completes it with an error that `on_read` ignores.
+    error_code ec;
+    stream_.socket().cancel(ec);
+    std::string msg = "the request did not arrive within ";
+    append_uint(msg, opts_.read_timeout_ms);
+    msg += " ms";
+    fail(errc::request_timeout, msg);
+  }
+
+  // -- member variables -------------------------------------------------------
+
+  shared_state_ptr state_;
+  const server_options& opts_;
+  beast::tcp_stream stream_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<request_parser> parser_;
+  /// Bytes that `parser_` consumed so far.
+  size_t parsed_bytes_ = 0;
+  std::string remote_;
+
+  /// Response slots; `queue_[i]` has sequence number `first_seq_ + i`.
+  std::deque<slot> queue_;
+  uint64_t first_seq_ = 0;
+  /// Slots in `queue_` that answer a request (not interim).
+  size_t pending_requests_ = 0;
+  std::array<net::const_buffer, 2 * max_batch> bufs_;
+  size_t batch_ = 0;
+
+  std::list<std::shared_ptr<connection>>::iterator pos_;
+  bool registered_ = false;
+  bool counted_;
+
+  bool reading_ = false;
+  bool writing_ = false;
+  /// No further request will be read.
+  bool read_closed_ = false;
+  /// Reading waits for pending requests to drop below `max_pipelined`.
+  bool paused_ = false;
+  bool header_checked_ = false;
+  /// Bytes of the next request arrived.
+  bool request_started_ = false;
+  bool lingering_ = false;
+  bool draining_ = false;
+  bool closed_ = false;
+  size_t linger_left_ = 0;
+
+  time_point idle_since_;
+  time_point read_since_;
+  time_point write_since_;
+  time_point linger_since_;
+  time_point timer_expiry_;
+  bool timer_pending_ = false;
+  uint64_t timer_gen_ = 0;
+};
+
+// -- the reply sink -----------------------------------------------------------
+
+/// Carries one result back to its connection. Holds the connection weakly:
+/// the sink may outlive it, and even the server.
+class sink_impl final : public reply_sink {
+public:
+  sink_impl(shared_state_ptr state, std::weak_ptr<connection> conn,
+            uint64_t seq)
+      : state_(std::move(state))
+      , conn_(std::move(conn))
+      , seq_(seq) {
+    // Nothing to do
+  }
+
+  ~sink_impl() override {
+    // A sink dropped without an answer must not leave its client waiting.
+    if (delivered_.load(std::memory_order_relaxed))
+      return;
+    try {
+      dispatch_result result;
+      result.code = errc::internal;
+      result.message = "the request was dropped without an answer";
+      send(std::move(result));
+    } catch (...) {
+      // Nothing left to do
+    }
+  }
+
+  void deliver(dispatch_result result) override {
+    if (delivered_.exchange(true))
+      return;
+    send(std::move(result));
+  }
+
+private:
+  void send(dispatch_result&& result) {
+    // Hold the gate while touching the connection: once closed, the
+    // io_context may be gone.
+    std::lock_guard<std::mutex> guard{state_->gate_mtx};
+    if (!state_->open)
+      return;
+    auto conn = conn_.lock();
+    if (!conn)
+      return;
+    auto ex = conn->executor();
+    net::post(ex, [conn = std::move(conn), seq = seq_,
+                   result = std::move(result)]() mutable {
+      conn->on_result(seq, std::move(result));
+    });
+  }
+
+  shared_state_ptr state_;
+  std::weak_ptr<connection> conn_;
+  uint64_t seq_;
+  std::atomic<bool> delivered_{false};
+};
+
+void connection::dispatch(http_request&& req, uint64_t seq) {
+  auto sink = std::make_shared<sink_impl>(state_, weak_from_this(), seq);
+  // An exception from the dispatcher destroys the sink, which answers 500.
+  try {
+    state_->dispatcher->dispatch(std::move(req), std::move(sink));
+  } catch (...) {
+    // Answered by the sink's destructor
+  }
+}
+
+} // namespace
+
+// -- server::impl -------------------------------------------------------------
+
+class server::impl {
+public:
+  impl(server_options opts, std::shared_ptr<request_dispatcher> dispatcher)
+      : state_(std::make_shared<shared_state>(std::move(opts),
+                                              std::move(dispatcher)))
+      , ioc_(static_cast<int>(state_->opts.threads))
+      , acceptor_(net::make_strand(ioc_))
+      , retry_timer_(acceptor_.get_executor()) {
+    // Nothing to do
+  }
+
+  ~impl() { stop(0); }
+
+  std::string start() {
+    std::lock_guard<std::mutex> guard{lifecycle_mtx_};
+    if (started_ || stopped_)
+      return "the server was started before";
+    auto& opts = state_->opts;
+    if (!state_->dispatcher)
+      return "no request dispatcher";
+
+    // Bind and listen.
+    error_code ec;
+    auto addr = net::ip::make_address(opts.bind, ec);
+    if (ec)
+      return "invalid bind address '" + opts.bind + "': " + ec.message();
+    tcp::endpoint ep{addr, opts.port};
+    auto what = [&](const char* step) {
+      return std::string{"cannot "} + step + " " + opts.bind + ":" +
+             std::to_string(opts.port) + ": " + ec.message();
+    };
+    if (acceptor_.open(ep.protocol(), ec); ec)
+      return what("open a socket for");
+    if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec)
+      return what("set SO_REUSEADDR on");
+    if (acceptor_.bind(ep, ec); ec)
+      return what("bind");
+    if (acceptor_.listen(opts.backlog, ec); ec)
+      return what("listen on");
+    auto local = acceptor_.local_endpoint(ec);
+    if (ec)
+      return what("read the address of");
+    port_ = local.port();
+    address_ = local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                       : local.address().to_string();
+    address_ += ":" + std::to_string(port_);
+
+    // Start accepting and the I/O threads.
+    work_.emplace(ioc_.get_executor());
+    net::dispatch(acceptor_.get_executor(), [this] { do_accept(); });
+    threads_.reserve(opts.threads);
+    for (size_t i = 0; i < opts.threads; ++i)
+      threads_.emplace_back([this] { run(); });
+    started_ = true;
+    return {};
+  }
+
+  std::string address() const { return address_; }
+
+  uint16_t port() const { return port_; }
+
+  void stop(uint32_t drain_ms) {
+    std::lock_guard<std::mutex> guard{lifecycle_mtx_};
+    if (stopped_)
+      return;
+    stopped_ = true;
+    if (!started_)
+      return;
+
+    // Stop accepting; new connections close at once.
+    std::vector<std::shared_ptr<connection>> conns;
+    {
+      std::lock_guard<std::mutex> lock{state_->mtx};
+      state_->stopping = true;
+      conns.assign(state_->conns.begin(), state_->conns.end());
+    }
+    net::post(acceptor_.get_executor(), [this] {
+      error_code ec;
+      acceptor_.close(ec);
+      retry_timer_.cancel();
+    });
+
+    // Drain: no new requests; connections close after their last response.
+    for (auto& c : conns)
+      net::post(c->executor(), [c] { c->drain(); });
+    conns.clear();
+    wait_for_connections(milliseconds{drain_ms});
+
+    // Close whatever is left, then stop the I/O threads.
+    {
+      std::lock_guard<std::mutex> lock{state_->mtx};
+      conns.assign(state_->conns.begin(), state_->conns.end());
+    }
+    for (auto& c : conns)
+      net::post(c->executor(), [c] { c->force_close(); });
+    conns.clear();
+    wait_for_connections(milliseconds{1000});
+    work_.reset();
+    ioc_.stop();
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
+    threads_.clear();
+
+    // No sink may touch a connection or the io_context from now on.
+    {
+      std::lock_guard<std::mutex> lock{state_->gate_mtx};
+      state_->open = false;
+    }
+    std::list<std::shared_ptr<connection>> rest;
+    {
+      std::lock_guard<std::mutex> lock{state_->mtx};
+      for (auto& c : state_->conns)
+        c->unregistered();
+      rest.swap(state_->conns);
+      state_->active = 0;
+    }
+    // `rest` releases the connections while the io_context still exists.
+  }
+
+private:
+  void run() noexcept {
+    // An exception escaping a handler skips that handler, not the thread.
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (...) {
+        // Keep serving
+      }
+    }
+  }
+
+  void wait_for_connections(milliseconds timeout) {
+    std::unique_lock<std::mutex> lock{state_->mtx};
+    state_->cv.wait_for(lock, timeout, [&] { return state_->conns.empty(); });
+  }
+
+  net::any_io_executor connection_executor() {
+    // One thread needs no strand; more get one strand per connection.
+    if (state_->opts.threads > 1)
+      return net::make_strand(ioc_);
+    return ioc_.get_executor();
+  }
+
+  void do_accept() {
+    acceptor_.async_accept(connection_executor(),
+                           [this](error_code ec, tcp::socket sock) {
+                             on_accept(ec, std::move(sock));
+                           });
+  }
+
+  void on_accept(error_code ec, tcp::socket sock) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open())
+      return;
+    if (ec) {
+      // Out of descriptors or a connection reset before accept: retry soon
+      // instead of spinning.
+      retry_timer_.expires_after(milliseconds{50});
+      retry_timer_.async_wait([this](error_code ec) {
+        if (!ec && acceptor_.is_open())
+          do_accept();
+      });
+      return;
+    }
+    try {
+      error_code ignored;
+      sock.set_option(tcp::no_delay(true), ignored);
+      std::shared_ptr<connection> conn;
+      bool reject = false;
+      {
+        std::lock_guard<std::mutex> lock{state_->mtx};
+        if (!state_->stopping) {
+          reject = state_->active >= state_->opts.max_connections;
+          conn = std::make_shared<connection>(state_, std::move(sock), !reject);
+          if (!reject)
+            ++state_->active;
+          state_->conns.push_front(conn);
+          conn->registered(state_->conns.begin());
+        }
+      }
+      if (conn) {
+        auto ex = conn->executor();
+        net::dispatch(ex, [conn, reject] { conn->start(reject); });
+      }
+    } catch (...) {
+      // Out of memory: the socket closes, the server goes on.
+    }
+    do_accept();
+  }
+
+  shared_state_ptr state_;
+  net::io_context ioc_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
+  std::vector<std::thread> threads_;
+  std::mutex lifecycle_mtx_;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::string address_;
+  uint16_t port_ = 0;
+};
+
+// -- server -------------------------------------------------------------------
+
+server::server(server_options opts,
+               std::shared_ptr<request_dispatcher> dispatcher)
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(dispatcher))) {
+  // Nothing to do
+}
+
+server::~server() {
+  impl_->stop(0);
+}
+
+std::string server::start() {
+  return impl_->start();
+}
+
+std::string server::address() const {
+  return impl_->address();
+}
+
+uint16_t server::port() const {
+  return impl_->port();
+}
+
+void server::stop(uint32_t drain_ms) {
+  impl_->stop(drain_ms);
+}
+
+} // namespace sb::http

@@ -1,0 +1,990 @@
+#define CAF_SUITE http_server
+#include "caf/test/unit_test.hpp"
+
+// Starts the real `sb::http::server` on 127.0.0.1, port 0, with a fake
+// dispatcher and talks raw HTTP/1.1 to it over TCP.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "actors/dispatch.hpp"
+#include "actors/errc.hpp"
+#include "protocols/http/server.hpp"
+#include "protocols/http/target.hpp"
+
+using namespace sb;
+using namespace std::chrono_literals;
+
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using response = bhttp::response<bhttp::string_body>;
+using clock_type = std::chrono::steady_clock;
+
+// -- fake dispatcher ----------------------------------------------------------
+
+/// The echo body for `req`: method, path, query and body as JSON.
+std::string echo_body(const http_request& req) {
+  std::string out = R"({"method":)";
+  append_json_string(out, req.method);
+  out += R"(,"path":[)";
+  for (size_t i = 0; i < req.path.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_json_string(out, req.path[i]);
+  }
+  out += R"(],"query":{)";
+  for (size_t i = 0; i < req.query.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_json_string(out, req.query[i].first);
+    out += ':';
+    append_json_string(out, req.query[i].second);
+  }
+  out += R"(},"body":)";
+  append_json_string(out, req.body);
+  out += '}';
+  return out;
+}
+
+dispatch_result echo(const http_request& req) {
+  dispatch_result result;
+  result.response.body = echo_body(req);
+  return result;
+}
+
+dispatch_result error(errc code, std::string message, std::string allow = {}) {
+  dispatch_result result;
+  result.code = code;
+  result.message = std::move(message);
+  result.allow = std::move(allow);
+  return result;
+}
+
+/// Answers by the first path segment:
+/// - `echo`: 200 with `echo_body`
+/// - `slow/<ms>`: the echo after `ms` milliseconds, from another thread
+/// - `missing`: no_route; `only-get`: method_not_allowed with `GET, HEAD`
+/// - `custom`: 201, text/plain, a custom header and a bogus Content-Length
+/// - `empty`: 204; `bad-header`: a header value with CRLF
+/// - `drop`: drops the sink; `throw`: throws; `hold`: keeps the sink
+class fake_dispatcher : public request_dispatcher {
+public:
+  ~fake_dispatcher() override {
+    std::vector<std::thread> workers;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      workers.swap(workers_);
+    }
+    for (auto& t : workers)
+      t.join();
+  }
+
+  void dispatch(http_request req, reply_sink_ptr sink) override {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      last_ = req;
+      ++count_;
+    }
+    auto first = req.path.empty() ? std::string{} : req.path[0];
+    if (first == "slow" && req.path.size() > 1) {
+      auto delay = std::chrono::milliseconds{std::stoi(req.path[1])};
+      std::lock_guard<std::mutex> guard{mtx_};
+      workers_.emplace_back([sink, delay, req = std::move(req)] {
+        std::this_thread::sleep_for(delay);
+        sink->deliver(echo(req));
+      });
+    } else if (first == "missing") {
+      sink->deliver(error(errc::no_route, "no endpoint matches the path"));
+    } else if (first == "only-get") {
+      sink->deliver(error(errc::method_not_allowed,
+                          "the endpoint does not allow " + req.method,
+                          "GET, HEAD"));
+    } else if (first == "custom") {
+      dispatch_result result;
+      result.response.status = 201;
+      result.response.content_type = "text/plain";
+      result.response.headers = {{"X-Custom", "yes"},
+                                 {"Content-Length", "999"},
+                                 {"Connection", "close"}};
+      result.response.body = "created";
+      sink->deliver(std::move(result));
+    } else if (first == "empty") {
+      dispatch_result result;
+      result.response.status = 204;
+      result.response.content_type.clear();
+      sink->deliver(std::move(result));
+    } else if (first == "bad-header") {
+      dispatch_result result;
+      result.response.headers = {{"X-Bad", "a\r\nInjected: yes"}};
+      sink->deliver(std::move(result));
+    } else if (first == "drop") {
+      // The sink dies here without an answer.
+    } else if (first == "throw") {
+      throw std::runtime_error("dispatcher failure");
+    } else if (first == "hold") {
+      std::lock_guard<std::mutex> guard{mtx_};
+      held_.push_back(std::move(sink));
+    } else {
+      sink->deliver(echo(req));
+    }
+  }
+
+  http_request last() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return last_;
+  }
+
+  std::vector<reply_sink_ptr> take_held() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::move(held_);
+  }
+
+private:
+  std::mutex mtx_;
+  http_request last_;
+  size_t count_ = 0;
+  std::vector<std::thread> workers_;
+  std::vector<reply_sink_ptr> held_;
+};
+
+// -- raw client ---------------------------------------------------------------
+
+/// A blocking HTTP client on its own io_context; every operation is bounded
+/// by a timeout.
+class client {
+public:
+  explicit client(uint16_t port) {
+    stream_.expires_after(5s);
+    error_code ec;
+    stream_.async_connect(
+      tcp::endpoint{net::ip::make_address("127.0.0.1"), port},
+      [&](error_code e) { ec = e; });
+    run();
+    connected_ = !ec;
+  }
+
+  bool connected() const { return connected_; }
+
+  bool send(std::string_view raw) {
+    stream_.expires_after(5s);
+    error_code ec;
+    net::async_write(stream_, net::buffer(raw.data(), raw.size()),
+                     [&](error_code e, size_t) { ec = e; });
+    run();
+    return !ec;
+  }
+
+  /// Reads one response; `head` for the answer to a HEAD request.
+  std::optional<response> read(bool head = false,
+                               std::chrono::milliseconds timeout = 5s) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(16 * 1024 * 1024);
+    parser.skip(head);
+    stream_.expires_after(timeout);
+    error_code ec;
+    bhttp::async_read(stream_, buf_, parser,
+                      [&](error_code e, size_t) { ec = e; });
+    run();
+    if (ec) {
+      last_error_ = ec;
+      return std::nullopt;
+    }
+    return parser.release();
+  }
+
+  /// Sends `raw` and reads one response.
+  std::optional<response> request(std::string_view raw, bool head = false) {
+    if (!send(raw))
+      return std::nullopt;
+    return read(head);
+  }
+
+  /// Returns whether the server closes the connection within `timeout`
+  /// without sending anything more.
+  bool closed_by_peer(std::chrono::milliseconds timeout = 3s) {
+    if (buf_.size() > 0)
+      return false;
+    stream_.expires_after(timeout);
+    error_code ec;
+    size_t n = 0;
+    stream_.async_read_some(buf_.prepare(1024), [&](error_code e, size_t len) {
+      ec = e;
+      n = len;
+    });
+    run();
+    buf_.commit(n);
+    return n == 0 &&
+           (ec == net::error::eof || ec == net::error::connection_reset);
+  }
+
+  error_code last_error() const { return last_error_; }
+
+private:
+  void run() {
+    ioc_.restart();
+    ioc_.run();
+  }
+
+  net::io_context ioc_;
+  beast::tcp_stream stream_{ioc_};
+  beast::flat_buffer buf_;
+  error_code last_error_;
+  bool connected_ = false;
+};
+
+std::string get(std::string_view target, std::string_view extra = {}) {
+  std::string out = "GET ";
+  out += target;
+  out += " HTTP/1.1\r\nHost: test\r\n";
+  out += extra;
+  out += "\r\n";
+  return out;
+}
+
+std::string header_of(const response& res, std::string_view name) {
+  auto it = res.find(beast::string_view{name.data(), name.size()});
+  if (it == res.end())
+    return "<none>";
+  return std::string{it->value().data(), it->value().size()};
+}
+
+size_t field_count(const response& res, std::string_view name) {
+  return res.count(beast::string_view{name.data(), name.size()});
+}
+
+std::string error_json(const char* code, const std::string& message) {
+  return error_body(code, message);
+}
+
+// -- fixture ------------------------------------------------------------------
+
+http::server_options test_options() {
+  http::server_options opts;
+  opts.bind = "127.0.0.1";
+  opts.port = 0;
+  opts.threads = 2;
+  opts.max_header_bytes = 1024;
+  opts.max_target_bytes = 256;
+  opts.max_body_bytes = 1024;
+  opts.read_timeout_ms = 2000;
+  opts.idle_timeout_ms = 5000;
+  opts.backlog = 64;
+  return opts;
+}
+
+struct fixture {
+  fixture() { start(test_options()); }
+
+  ~fixture() { srv.reset(); }
+
+  void start(http::server_options opts) {
+    srv.reset();
+    srv = std::make_unique<http::server>(std::move(opts), disp);
+    auto err = srv->start();
+    if (!err.empty())
+      CAF_FAIL("server failed to start: " << err);
+    port = srv->port();
+  }
+
+  /// Whether a fresh connection still gets a normal answer.
+  bool serves_normally() {
+    client c{port};
+    auto res = c.request(get("/echo/ok"));
+    return res && res->result_int() == 200 &&
+           res->body() == R"({"method":"GET","path":["echo","ok"],"query":{},)"
+                          R"("body":""})";
+  }
+
+  std::shared_ptr<fake_dispatcher> disp = std::make_shared<fake_dispatcher>();
+  std::unique_ptr<http::server> srv;
+  uint16_t port = 0;
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(http_server_tests, fixture)
+
+// -- basics -------------------------------------------------------------------
+
+CAF_TEST(the server reports the address it is bound to) {
+  CAF_CHECK_NOT_EQUAL(port, 0u);
+  CAF_CHECK_EQUAL(srv->address(), "127.0.0.1:" + std::to_string(port));
+}
+
+CAF_TEST(a second server on a taken port fails with a message) {
+  auto opts = test_options();
+  opts.port = port;
+  http::server other{opts, disp};
+  auto err = other.start();
+  CAF_CHECK(err.find("bind") != std::string::npos);
+}
+
+CAF_TEST(an IPv6 address is reported in brackets) {
+  auto opts = test_options();
+  opts.bind = "::1";
+  http::server v6{opts, disp};
+  auto err = v6.start();
+  if (!err.empty()) {
+    CAF_MESSAGE("no IPv6 loopback here, skipped: " << err);
+    return;
+  }
+  CAF_CHECK_EQUAL(v6.address(), "[::1]:" + std::to_string(v6.port()));
+}
+
+CAF_TEST(a GET is dispatched and its echo answered with 200) {
+  client c{port};
+  CAF_REQUIRE(c.connected());
+  auto res = c.request(
+    get("/echo/a%2Fb/c?x=1+2&flag&y=%C3%A9", "X-Test-Header: Value\r\n"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  CAF_CHECK_EQUAL(res->version(), 11u);
+  CAF_CHECK_EQUAL(res->body(), R"({"method":"GET","path":["echo","a/b","c"],)"
+                               R"("query":{"x":"1 2","flag":"","y":"é"},)"
+                               R"("body":""})");
+  CAF_CHECK_EQUAL(header_of(*res, "Content-Type"), "application/json");
+  CAF_CHECK_EQUAL(header_of(*res, "Content-Length"),
+                  std::to_string(res->body().size()));
+  CAF_CHECK_EQUAL(header_of(*res, "Server"), "switchboard");
+  auto date = header_of(*res, "Date");
+  CAF_CHECK_EQUAL(date.size(), 29u);
+  CAF_CHECK(date.size() > 4 && date.substr(date.size() - 4) == " GMT");
+  CAF_CHECK(http::valid_request_id(header_of(*res, "X-Request-Id")));
+  CAF_CHECK_EQUAL(header_of(*res, "Connection"), "<none>");
+}
+
+CAF_TEST(the dispatched request carries all fields) {
+  client c{port};
+  std::string raw = "POST /echo/x?q=1 HTTP/1.1\r\nHost: test\r\n"
+                    "X-Mixed-CASE: Yes\r\nContent-Length: 5\r\n\r\nhello";
+  auto res = c.request(raw);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  auto req = disp->last();
+  CAF_CHECK_EQUAL(req.method, "POST");
+  CAF_CHECK_EQUAL(req.target, "/echo/x?q=1");
+  CAF_CHECK_EQUAL(req.body, "hello");
+  CAF_CHECK_EQUAL(req.path.size(), 2u);
+  auto mixed = find_field(req.headers, "x-mixed-case");
+  CAF_REQUIRE(mixed != nullptr);
+  CAF_CHECK_EQUAL(*mixed, "Yes");
+  CAF_CHECK(find_field(req.headers, "X-Mixed-CASE") == nullptr);
+  CAF_CHECK_EQUAL(req.request_id, header_of(*res, "X-Request-Id"));
+  CAF_CHECK_EQUAL(req.remote.rfind("127.0.0.1:", 0), 0u);
+  CAF_CHECK(req.handler.empty());
+}
+
+CAF_TEST(a keep alive connection serves many requests) {
+  client c{port};
+  for (int i = 0; i < 20; ++i) {
+    auto res = c.request(get("/echo/" + std::to_string(i)));
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->result_int(), 200u);
+    CAF_CHECK_EQUAL(res->body(), R"({"method":"GET","path":["echo",")" +
+                                   std::to_string(i) +
+                                   R"("],"query":{},"body":""})");
+  }
+}
+
+CAF_TEST(the owner response sets status type headers and body) {
+  client c{port};
+  auto res = c.request(get("/custom"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 201u);
+  CAF_CHECK_EQUAL(header_of(*res, "Content-Type"), "text/plain");
+  CAF_CHECK_EQUAL(header_of(*res, "X-Custom"), "yes");
+  // The owner's framing fields are dropped: one correct Content-Length.
+  CAF_CHECK_EQUAL(field_count(*res, "Content-Length"), 1u);
+  CAF_CHECK_EQUAL(header_of(*res, "Content-Length"), "7");
+  CAF_CHECK_EQUAL(header_of(*res, "Connection"), "<none>");
+  CAF_CHECK_EQUAL(res->body(), "created");
+  auto next = c.request(get("/echo"));
+  CAF_REQUIRE(next);
+  CAF_CHECK_EQUAL(next->result_int(), 200u);
+}
+
+CAF_TEST(a 204 response has neither body nor content length) {
+  client c{port};
+  auto res = c.request(get("/empty"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 204u);
+  CAF_CHECK_EQUAL(header_of(*res, "Content-Length"), "<none>");
+  CAF_CHECK_EQUAL(header_of(*res, "Content-Type"), "<none>");
+  auto next = c.request(get("/echo"));
+  CAF_REQUIRE(next);
+  CAF_CHECK_EQUAL(next->result_int(), 200u);
+}
+
+// -- errors of the node -------------------------------------------------------
+
+CAF_TEST(a malformed percent encoding in the path is a 400 with a JSON body) {
+  client c{port};
+  auto res = c.request(get("/echo/%zz"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 400u);
+  CAF_CHECK_EQUAL(header_of(*res, "Content-Type"), "application/json");
+  CAF_CHECK_EQUAL(res->body(),
+                  R"({"error":{"code":"bad_request","message":"malformed )"
+                  R"(percent-encoding \"%zz\" in path segment 2: '%' must )"
+                  R"(be followed by two hex digits"}})");
+  CAF_CHECK(http::valid_request_id(header_of(*res, "X-Request-Id")));
+  // The framing was intact: the same connection goes on.
+  auto next = c.request(get("/echo/ok"));
+  CAF_REQUIRE(next);
+  CAF_CHECK_EQUAL(next->result_int(), 200u);
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a request that matches no route is a 404) {
+  client c{port};
+  auto res = c.request(get("/missing"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 404u);
+  CAF_CHECK_EQUAL(res->body(),
+                  error_json("no_route", "no endpoint matches the path"));
+  CAF_CHECK_EQUAL(header_of(*res, "Allow"), "<none>");
+}
+
+CAF_TEST(a 405 carries the allowed methods) {
+  client c{port};
+  auto res = c.request("DELETE /only-get HTTP/1.1\r\nHost: t\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 405u);
+  CAF_CHECK_EQUAL(header_of(*res, "Allow"), "GET, HEAD");
+  CAF_CHECK_EQUAL(
+    res->body(),
+    error_json("method_not_allowed", "the endpoint does not allow DELETE"));
+}
+
+CAF_TEST(an invalid header field of the owner becomes a 500) {
+  client c{port};
+  auto res = c.request(get("/bad-header"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 500u);
+  CAF_CHECK_EQUAL(header_of(*res, "Injected"), "<none>");
+  CAF_CHECK_EQUAL(res->body(),
+                  error_json("internal", "the endpoint answered with an "
+                                         "invalid header field"));
+}
+
+CAF_TEST(a request whose sink is dropped gets a 500) {
+  client c{port};
+  auto res = c.request(get("/drop"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 500u);
+  CAF_CHECK_EQUAL(
+    res->body(),
+    error_json("internal", "the request was dropped without an answer"));
+}
+
+CAF_TEST(a throwing dispatcher gets a 500 and the server goes on) {
+  client c{port};
+  auto res = c.request(get("/throw"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 500u);
+  CAF_CHECK(serves_normally());
+}
+
+// -- errors of the request ----------------------------------------------------
+
+CAF_TEST(a body above the limit is a 413 and closes) {
+  client c{port};
+  std::string raw = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n"
+                    "\r\n" +
+                    std::string(2000, 'x');
+  auto res = c.request(raw);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 413u);
+  CAF_CHECK_EQUAL(res->body(),
+                  error_json("payload_too_large",
+                             "the request body exceeds the limit of 1024 "
+                             "bytes"));
+  CAF_CHECK_EQUAL(header_of(*res, "Connection"), "close");
+  CAF_CHECK(c.closed_by_peer());
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a chunked body above the limit is a 413) {
+  client c{port};
+  std::string raw = "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n"
+                    "800\r\n" +
+                    std::string(0x800, 'x') + "\r\n0\r\n\r\n";
+  auto res = c.request(raw);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 413u);
+  CAF_CHECK(c.closed_by_peer());
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a chunked body within the limit is dispatched) {
+  client c{port};
+  auto res = c.request("POST /echo HTTP/1.1\r\nHost: t\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n"
+                       "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  CAF_CHECK_EQUAL(disp->last().body, "hello world");
+}
+
+CAF_TEST(expect 100 continue gets an interim response before the body) {
+  client c{port};
+  CAF_REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+                     "Expect: 100-continue\r\n\r\n"));
+  auto interim = c.read();
+  CAF_REQUIRE(interim);
+  CAF_CHECK_EQUAL(interim->result_int(), 100u);
+  CAF_REQUIRE(c.send("hello"));
+  auto res = c.read();
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  CAF_CHECK_EQUAL(res->body(), R"({"method":"POST","path":["echo"],)"
+                               R"("query":{},"body":"hello"})");
+}
+
+CAF_TEST(expect 100 continue with the body already sent gets no interim) {
+  client c{port};
+  auto res = c.request("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+                       "Expect: 100-continue\r\n\r\nhello");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  CAF_CHECK_EQUAL(disp->last().body, "hello");
+}
+
+CAF_TEST(expect 100 continue with a body above the limit is a 413 at once) {
+  client c{port};
+  // The client sends no body: the answer must come without it.
+  auto res = c.request("POST /echo HTTP/1.1\r\nHost: t\r\n"
+                       "Content-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 413u);
+  CAF_CHECK(c.closed_by_peer());
+}
+
+CAF_TEST(a long target within the header limit is a 414) {
+  client c{port};
+  auto res = c.request(get("/echo/" + std::string(300, 'a')));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 414u);
+  CAF_CHECK_EQUAL(res->body(),
+                  error_json("uri_too_long",
+                             "the request target exceeds the limit of 256 "
+                             "bytes"));
+  CAF_CHECK(c.closed_by_peer());
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a target above the header limit is a 414) {
+  client c{port};
+  auto res = c.request(get("/echo/" + std::string(3000, 'a')));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 414u);
+  CAF_CHECK(c.closed_by_peer());
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a request line without end above the header limit is a 414) {
+  client c{port};
+  // No CRLF at all: everything buffered counts as the request line.
+  auto res = c.request("GET /" + std::string(3000, 'a'));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 414u);
+}
+
+CAF_TEST(a long target with header fields above the limit is a 414) {
+  client c{port};
+  // The request line completes within the header limit, the fields do not.
+  auto res = c.request(get("/echo/" + std::string(600, 'a'),
+                           "X-Big: " + std::string(2000, 'b') + "\r\n"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 414u);
+}
+
+CAF_TEST(header fields above the header limit are a 431) {
+  client c{port};
+  auto res =
+    c.request(get("/echo", "X-Big: " + std::string(2000, 'b') + "\r\n"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 431u);
+  CAF_CHECK_EQUAL(res->body(),
+                  error_json("header_too_large",
+                             "the request header exceeds the limit of 1024 "
+                             "bytes"));
+  CAF_CHECK_EQUAL(header_of(*res, "Connection"), "close");
+  CAF_CHECK(c.closed_by_peer());
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a malformed request is a 400 and closes) {
+  for (auto raw :
+       {"NOT HTTP AT ALL\r\n\r\n", "GET /echo HTTP/1.1\r\nBad Header\r\n\r\n",
+        "GET /echo HTTP/9.9\r\n\r\n",
+        "GET /echo HTTP/1.1\r\nContent-Length: x\r\n\r\n"}) {
+    CAF_MESSAGE("request: " << raw);
+    client c{port};
+    auto res = c.request(raw);
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->result_int(), 400u);
+    CAF_CHECK_EQUAL(res->body().rfind(R"({"error":{"code":"bad_request",)", 0),
+                    0u);
+    CAF_CHECK(c.closed_by_peer());
+  }
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(targets not in origin form are a 400) {
+  client c{port};
+  auto res = c.request("GET http://example.com/echo HTTP/1.1\r\nHost: t"
+                       "\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 400u);
+  res = c.request("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 400u);
+}
+
+// -- HEAD ---------------------------------------------------------------------
+
+CAF_TEST(HEAD announces the body length and sends no body) {
+  client c{port};
+  // HEAD and GET in one write: a stray body would break the second answer.
+  CAF_REQUIRE(
+    c.send("HEAD /echo/h HTTP/1.1\r\nHost: t\r\n\r\n" + get("/echo/g")));
+  auto head = c.read(true);
+  CAF_REQUIRE(head);
+  CAF_CHECK_EQUAL(head->result_int(), 200u);
+  std::string would_be = R"({"method":"HEAD","path":["echo","h"],)"
+                         R"("query":{},"body":""})";
+  CAF_CHECK_EQUAL(header_of(*head, "Content-Length"),
+                  std::to_string(would_be.size()));
+  CAF_CHECK_EQUAL(head->body(), "");
+  CAF_CHECK_EQUAL(disp->last().method, "GET");
+  auto res = c.read();
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  CAF_CHECK_EQUAL(res->body(), R"({"method":"GET","path":["echo","g"],)"
+                               R"("query":{},"body":""})");
+}
+
+CAF_TEST(HEAD is dispatched as HEAD) {
+  client c{port};
+  auto res = c.request("HEAD /echo HTTP/1.1\r\nHost: t\r\n\r\n", true);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(disp->last().method, "HEAD");
+}
+
+// -- request IDs --------------------------------------------------------------
+
+CAF_TEST(a valid X - Request - Id is echoed) {
+  client c{port};
+  auto res = c.request(get("/echo", "X-Request-Id: abc-123.DEF_4\r\n"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(header_of(*res, "X-Request-Id"), "abc-123.DEF_4");
+  CAF_CHECK_EQUAL(disp->last().request_id, "abc-123.DEF_4");
+}
+
+CAF_TEST(an invalid X - Request - Id is replaced by a generated one) {
+  client c{port};
+  for (auto id :
+       {std::string(200, 'x'), std::string{"has space"}, std::string{"a/b"}}) {
+    auto res = c.request(get("/echo", "X-Request-Id: " + id + "\r\n"));
+    CAF_REQUIRE(res);
+    auto echoed = header_of(*res, "X-Request-Id");
+    CAF_CHECK_NOT_EQUAL(echoed, id);
+    CAF_CHECK(http::valid_request_id(echoed));
+    CAF_CHECK_EQUAL(disp->last().request_id, echoed);
+  }
+}
+
+CAF_TEST(error responses of the layer carry the request ID) {
+  client c{port};
+  auto res = c.request(
+    get("/echo/" + std::string(300, 'a'), "X-Request-Id: long-one\r\n"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 414u);
+  CAF_CHECK_EQUAL(header_of(*res, "X-Request-Id"), "long-one");
+}
+
+CAF_TEST(each response gets its own generated request ID) {
+  client c{port};
+  auto x = c.request(get("/echo"));
+  auto y = c.request(get("/echo"));
+  CAF_REQUIRE(x && y);
+  CAF_CHECK_NOT_EQUAL(header_of(*x, "X-Request-Id"),
+                      header_of(*y, "X-Request-Id"));
+}
+
+// -- pipelining and connection management -------------------------------------
+
+CAF_TEST(pipelined requests are answered in order even when the first is slow) {
+  client c{port};
+  auto start = clock_type::now();
+  CAF_REQUIRE(c.send(get("/slow/300/a") + get("/echo/b") + get("/echo/c")));
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 3; ++i) {
+    auto res = c.read();
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->result_int(), 200u);
+    bodies.push_back(res->body());
+  }
+  CAF_CHECK(clock_type::now() - start >= 300ms);
+  CAF_CHECK_EQUAL(bodies[0], R"({"method":"GET","path":["slow","300","a"],)"
+                             R"("query":{},"body":""})");
+  CAF_CHECK_EQUAL(bodies[1], R"({"method":"GET","path":["echo","b"],)"
+                             R"("query":{},"body":""})");
+  CAF_CHECK_EQUAL(bodies[2], R"({"method":"GET","path":["echo","c"],)"
+                             R"("query":{},"body":""})");
+}
+
+CAF_TEST(pipelining beyond max_pipelined still answers every request) {
+  auto opts = test_options();
+  opts.max_pipelined = 1;
+  start(opts);
+  client c{port};
+  std::string raw;
+  for (int i = 0; i < 5; ++i)
+    raw += get("/slow/20/" + std::to_string(i));
+  CAF_REQUIRE(c.send(raw));
+  for (int i = 0; i < 5; ++i) {
+    auto res = c.read();
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->body(), R"({"method":"GET","path":["slow","20",")" +
+                                   std::to_string(i) +
+                                   R"("],"query":{},"body":""})");
+  }
+}
+
+CAF_TEST(a pipelined bad request is answered after the earlier responses) {
+  client c{port};
+  CAF_REQUIRE(c.send(get("/slow/100/a") + "BROKEN\r\n\r\n"));
+  auto first = c.read();
+  CAF_REQUIRE(first);
+  CAF_CHECK_EQUAL(first->result_int(), 200u);
+  auto second = c.read();
+  CAF_REQUIRE(second);
+  CAF_CHECK_EQUAL(second->result_int(), 400u);
+  CAF_CHECK(c.closed_by_peer());
+}
+
+CAF_TEST(connection close closes after the response) {
+  client c{port};
+  auto res = c.request(get("/echo", "Connection: close\r\n"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  CAF_CHECK_EQUAL(header_of(*res, "Connection"), "close");
+  CAF_CHECK(c.closed_by_peer());
+}
+
+CAF_TEST(requests after connection close are not read) {
+  client c{port};
+  CAF_REQUIRE(c.send(get("/echo/1", "Connection: close\r\n") + get("/echo/2")));
+  auto res = c.read();
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->body(), R"({"method":"GET","path":["echo","1"],)"
+                               R"("query":{},"body":""})");
+  CAF_CHECK(c.closed_by_peer());
+}
+
+CAF_TEST(HTTP 1.0 closes unless asked to keep alive) {
+  {
+    client c{port};
+    auto res = c.request("GET /echo HTTP/1.0\r\n\r\n");
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->version(), 10u);
+    CAF_CHECK_EQUAL(res->result_int(), 200u);
+    CAF_CHECK(c.closed_by_peer());
+  }
+  {
+    client c{port};
+    auto res =
+      c.request("GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(header_of(*res, "Connection"), "keep-alive");
+    res = c.request("GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->result_int(), 200u);
+  }
+}
+
+CAF_TEST(connections beyond max_connections get a 503) {
+  auto opts = test_options();
+  opts.max_connections = 2;
+  start(opts);
+  auto c1 = std::make_unique<client>(port);
+  client c2{port};
+  // A response proves that the server accepted and counted the connection.
+  CAF_REQUIRE(c1->request(get("/echo")));
+  CAF_REQUIRE(c2.request(get("/echo")));
+  client c3{port};
+  CAF_REQUIRE(c3.connected());
+  auto res = c3.request(get("/echo"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 503u);
+  CAF_CHECK_EQUAL(header_of(*res, "Connection"), "close");
+  CAF_CHECK_EQUAL(
+    res->body(),
+    error_json("overloaded", "too many connections; try again later"));
+  CAF_CHECK(http::valid_request_id(header_of(*res, "X-Request-Id")));
+  CAF_CHECK(c3.closed_by_peer());
+  // Once a connection goes, a new one is served again.
+  c1.reset();
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    client c4{port};
+    auto r = c4.request(get("/echo"));
+    served = r && r->result_int() == 200;
+    if (!served)
+      std::this_thread::sleep_for(20ms);
+  }
+  CAF_CHECK(served);
+}
+
+// -- timeouts -----------------------------------------------------------------
+
+CAF_TEST(an idle keep alive connection is closed after the idle timeout) {
+  auto opts = test_options();
+  opts.idle_timeout_ms = 200;
+  start(opts);
+  client c{port};
+  CAF_REQUIRE(c.request(get("/echo")));
+  auto start = clock_type::now();
+  CAF_CHECK(c.closed_by_peer(3s));
+  auto elapsed = clock_type::now() - start;
+  CAF_CHECK(elapsed >= 150ms);
+  CAF_CHECK(elapsed < 2s);
+  // A connection that never sends a byte is closed as well.
+  client silent{port};
+  CAF_CHECK(silent.closed_by_peer(3s));
+}
+
+CAF_TEST(a partial request is answered with 408 after the read timeout) {
+  auto opts = test_options();
+  opts.read_timeout_ms = 200;
+  start(opts);
+  client c{port};
+  CAF_REQUIRE(c.send("GET /echo HTTP/1.1\r\nHost: t\r\n"));
+  auto res = c.read();
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 408u);
+  CAF_CHECK_EQUAL(
+    res->body(),
+    error_json("request_timeout", "the request did not arrive within 200 ms"));
+  CAF_CHECK(c.closed_by_peer());
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a slow handler does not trip the read or idle timeout) {
+  auto opts = test_options();
+  opts.read_timeout_ms = 150;
+  opts.idle_timeout_ms = 150;
+  start(opts);
+  client c{port};
+  auto res = c.request(get("/slow/500/x"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  // Pipelined behind a slow one, a request waits as long as it takes.
+  CAF_REQUIRE(c.send(get("/slow/400/y") + get("/echo/z")));
+  CAF_REQUIRE(c.read());
+  CAF_REQUIRE(c.read());
+}
+
+// -- threads and shutdown -----------------------------------------------------
+
+CAF_TEST(a single threaded server serves concurrent clients) {
+  auto opts = test_options();
+  opts.threads = 1;
+  start(opts);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      client c{port};
+      for (int i = 0; i < 50; ++i) {
+        auto res = c.request(get("/echo/" + std::to_string(t)));
+        if (res && res->result_int() == 200)
+          ++ok;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CAF_CHECK_EQUAL(ok.load(), 200);
+}
+
+CAF_TEST(stop lets a request in flight finish) {
+  client c{port};
+  CAF_REQUIRE(c.send(get("/slow/300/x")));
+  std::this_thread::sleep_for(50ms);
+  std::thread stopper{[&] {
+    srv->stop(5000);
+  }};
+  auto res = c.read();
+  stopper.join();
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  CAF_CHECK_EQUAL(header_of(*res, "Connection"), "<none>");
+  CAF_CHECK(c.closed_by_peer());
+  client late{port};
+  CAF_CHECK(!late.connected() || !late.request(get("/echo")));
+}
+
+CAF_TEST(stop closes idle connections without waiting for the drain time) {
+  client c{port};
+  CAF_REQUIRE(c.request(get("/echo")));
+  auto start = clock_type::now();
+  srv->stop(5000);
+  CAF_CHECK(clock_type::now() - start < 2s);
+  CAF_CHECK(c.closed_by_peer());
+  srv->stop(5000);
+}
+
+CAF_TEST(stop gives up on requests that outlast the drain time) {
+  client c{port};
+  CAF_REQUIRE(c.send(get("/hold")));
+  std::this_thread::sleep_for(50ms);
+  auto start = clock_type::now();
+  srv->stop(200);
+  auto elapsed = clock_type::now() - start;
+  CAF_CHECK(elapsed >= 150ms);
+  CAF_CHECK(elapsed < 3s);
+  CAF_CHECK(c.closed_by_peer());
+  // A sink answered after the server is gone must not crash.
+  for (auto& sink : disp->take_held())
+    sink->deliver(dispatch_result{});
+}
+
+CAF_TEST(a sink may outlive the server) {
+  client c{port};
+  CAF_REQUIRE(c.send(get("/hold")));
+  std::vector<reply_sink_ptr> held;
+  for (int i = 0; i < 100 && held.empty(); ++i) {
+    std::this_thread::sleep_for(10ms);
+    held = disp->take_held();
+  }
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  srv.reset();
+  held.front()->deliver(dispatch_result{});
+  held.clear();
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
