@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -302,8 +303,15 @@ command_line parse_command_line(int argc, const char* const* argv,
                     "error, off");
     }
   }
-  if (auto err = check_config(result.config, table); !err.empty())
+  if (auto err = check_config(result.config, table); !err.empty()) {
+    // Name the file only for what the file said.
+    auto from_cli = err.rfind("modules:", 0) == 0 &&
+                    std::any_of(overrides.begin(), overrides.end(),
+                                [](auto& x) { return x.first == "modules"; });
+    if (from_cli)
+      return fail("--" + err);
     return fail((config_path.empty() ? "" : config_path + ": ") + err);
+  }
   return result;
 }
 

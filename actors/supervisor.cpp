@@ -103,20 +103,27 @@ private:
       slot.info.name = name;
       modules_.push_back(std::move(slot));
     }
-    if (modules_.empty()) {
-      start_protocols(rp);
-      return rp;
-    }
-    auto remaining = std::make_shared<size_t>(modules_.size());
-    for (auto& slot : modules_)
-      start_module(slot, [this, rp, remaining](const caf::error& err) mutable {
-        if (rp.pending() && err) {
-          rp.deliver(err);
-        } else if (--*remaining == 0 && rp.pending()) {
-          start_protocols(rp);
-        }
-      });
+    start_modules_from(0, rp);
     return rp;
+  }
+
+  /// Starts the modules one after the other, in config order, so that the
+  /// outcome of a clash between two of them never depends on timing; then
+  /// the protocol handlers.
+  void start_modules_from(size_t index, caf::response_promise rp) {
+    if (index == modules_.size()) {
+      start_protocols(rp);
+      return;
+    }
+    start_module(modules_[index],
+                 [this, index, rp](const caf::error& err) mutable {
+                   if (!rp.pending())
+                     return;
+                   if (err)
+                     rp.deliver(err);
+                   else
+                     start_modules_from(index + 1, rp);
+                 });
   }
 
   /// Spawns the module of `slot` and asks it to start; `done` (may be empty)

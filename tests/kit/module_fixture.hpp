@@ -12,7 +12,7 @@
 //   CAF_TEST(get answers 200) {
 //     start_module(my::make_factory());
 //     auto res = call("GET", "/my/thing");
-//     CAF_CHECK_EQUAL(res.status, 200);
+//     CAF_CHECK_EQUAL(res.status(), 200);
 //   }
 //
 //   CAF_TEST_FIXTURE_SCOPE_END()
@@ -35,6 +35,7 @@
 #include "actors/bus.hpp"
 #include "actors/error.hpp"
 #include "actors/factory.hpp"
+#include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
 #include "actors/registry.hpp"
@@ -65,6 +66,7 @@ struct module_fixture : test_coordinator_fixture<config> {
   caf::actor registry;
 
   explicit module_fixture(registry_options opts = {}) {
+    set_log_level("warn");
     bus = spawn_bus(sys);
     registry = spawn_registry(sys, opts, bus);
   }

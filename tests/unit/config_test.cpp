@@ -145,6 +145,13 @@ CAF_TEST(bad config files name the key) {
   CAF_CHECK(names(R"({"port": 1,})", "not valid JSON"));
 }
 
+CAF_TEST(an unknown module from the command line blames the option) {
+  temp_file f{R"({"modules": ["system"]})"};
+  auto x = parse({"--config", f.path.c_str(), "--modules", "nope"});
+  CAF_CHECK_EQUAL(x.action, command_line::fail);
+  CAF_CHECK_EQUAL(x.error.rfind("--modules: unknown module 'nope'", 0), 0u);
+}
+
 CAF_TEST(the modules option replaces the list of the file) {
   temp_file f{R"({"modules": ["system", "users"]})"};
   auto x = parse({"--config", f.path.c_str(), "--modules", "users"});

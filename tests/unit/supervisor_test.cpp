@@ -160,6 +160,16 @@ CAF_TEST(ready answers 503 while the node still starts) {
   CAF_CHECK_EQUAL(get_str("/health", 200, "status"), "healthy");
 }
 
+CAF_TEST(modules start one after the other in config order) {
+  cfg.modules = {"system", "stuck", "crashy"};
+  spawn();
+  self->send(supervisor, start_atom::value);
+  consume_messages();
+  // The stuck module holds up the rest: crashy has not even registered.
+  CAF_CHECK_EQUAL(call("GET", "/crash").code, errc::no_route);
+  CAF_CHECK_EQUAL(get_str("/health/modules/crashy", 200, "state"), "starting");
+}
+
 CAF_TEST(a module that fails to start fails the start) {
   cfg.modules = {"system", "crashy"};
   table.modules[1].spawn = [](caf::actor_system& sys, const module_context&) {
