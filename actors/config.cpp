@@ -189,9 +189,14 @@ std::string check_config(const node_config& cfg, const factory_table& table) {
       if (cfg.modules[j] == name)
         return "modules: '" + name + "' is listed twice";
   }
-  for (auto& name : cfg.protocols)
+  for (size_t i = 0; i < cfg.protocols.size(); ++i) {
+    auto& name = cfg.protocols[i];
     if (!table.find_protocol(name))
       return "protocols: unknown protocol '" + name + "'";
+    for (size_t j = 0; j < i; ++j)
+      if (cfg.protocols[j] == name)
+        return "protocols: '" + name + "' is listed twice";
+  }
   for (auto& [name, text] : cfg.settings) {
     settings_check check;
     if (auto m = table.find_module(name))

@@ -2,35 +2,22 @@
 
 #include <chrono>
 
-#include <nlohmann/json.hpp>
-
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 
 #include "actors/atoms.hpp"
 #include "actors/error.hpp"
 #include "actors/messages.hpp"
+#include "modules/common/json_reply.hpp"
 
 namespace sb::modules::system {
 
 namespace {
 
-using json = nlohmann::ordered_json;
-
 constexpr auto ask_timeout = std::chrono::seconds{2};
 
-http_response json_reply(uint16_t status, const json& body) {
-  http_response res;
-  res.status = status;
-  res.body = body.dump();
-  return res;
-}
-
 http_response error_reply(errc code, const std::string& message) {
-  http_response res;
-  res.status = to_http_status(code);
-  res.body = error_body(to_code(code), message);
-  return res;
+  return modules::error_reply(to_http_status(code), to_code(code), message);
 }
 
 std::vector<endpoint> endpoints(const std::string& module) {
@@ -114,7 +101,7 @@ module_factory make_factory() {
   result.name = "system";
   result.summary = "health checks and the list of routes";
   result.check = [](const std::string& text) -> std::string {
-    auto doc = json::parse(text, nullptr, false);
+    auto doc = nlohmann::json::parse(text, nullptr, false);
     if (!doc.is_object() || !doc.empty())
       return "<section>: the system module takes no settings";
     return {};

@@ -3,8 +3,6 @@
 #include <chrono>
 #include <unordered_map>
 
-#include <nlohmann/json.hpp>
-
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -12,12 +10,11 @@
 #include "actors/atoms.hpp"
 #include "actors/error.hpp"
 #include "actors/messages.hpp"
+#include "modules/common/json_reply.hpp"
 
 namespace sb::modules::testing {
 
 namespace {
-
-using json = nlohmann::ordered_json;
 
 struct testing_state {
   static inline const char* name = "sb.testing";
@@ -27,13 +24,6 @@ struct testing_state {
   std::unordered_map<uint64_t, caf::response_promise> stalled;
   uint64_t next_ticket = 1;
 };
-
-http_response json_reply(uint16_t status, const json& body) {
-  http_response res;
-  res.status = status;
-  res.body = body.dump();
-  return res;
-}
 
 std::vector<endpoint> endpoints(const std::string& module) {
   auto make = [&](const char* method, const char* pattern,
@@ -52,6 +42,48 @@ std::vector<endpoint> endpoints(const std::string& module) {
           make("GET", "/testing/echo/*rest", "echo")};
 }
 
+void handle(caf::stateful_actor<testing_state>* self, http_request& req,
+            caf::response_promise& rp) {
+  auto& st = self->state;
+  if (req.handler == "stall") {
+    // Without `ms` the request is never answered; the promise is dropped
+    // after the longest stall, so that stalled requests cannot pile up.
+    uint64_t ms = st.cfg.max_stall_ms;
+    bool answer = false;
+    if (auto str = find_field(req.query, "ms")) {
+      if (str->empty() || str->size() > 9 ||
+          str->find_first_not_of("0123456789") != std::string::npos ||
+          std::stoull(*str) > st.cfg.max_stall_ms) {
+        rp.deliver(error_reply(400, "invalid_field",
+                               "ms: must be a whole number from 0 to " +
+                                 std::to_string(st.cfg.max_stall_ms),
+                               "ms"));
+        return;
+      }
+      ms = std::stoull(*str);
+      answer = true;
+    }
+    auto ticket = st.next_ticket++;
+    st.stalled.emplace(ticket, rp);
+    self->delayed_send(self, std::chrono::milliseconds{ms}, tick_atom::value,
+                       ticket, answer);
+  } else if (req.handler == "crash") {
+    // Dies holding this request: the registry must answer it.
+    self->quit(make_error(errc::internal, "crash requested"));
+  } else if (req.handler == "protected") {
+    rp.deliver(json_reply(200, {{"secret", "only with a token"}}));
+  } else {
+    json params = json::object();
+    for (auto& [k, v] : req.params)
+      params[k] = v;
+    json query = json::object();
+    for (auto& [k, v] : req.query)
+      query[k] = v;
+    rp.deliver(json_reply(
+      200, {{"method", req.method}, {"params", params}, {"query", query}}));
+  }
+}
+
 caf::behavior testing_actor(caf::stateful_actor<testing_state>* self,
                             module_context ctx) {
   parse_settings(ctx.settings, self->state.cfg);
@@ -63,49 +95,18 @@ caf::behavior testing_actor(caf::stateful_actor<testing_state>* self,
     },
     [self](http_request& req) {
       auto rp = self->make_response_promise();
-      auto& st = self->state;
-      if (req.handler == "stall") {
-        auto ms = find_field(req.query, "ms");
-        auto ticket = st.next_ticket++;
-        st.stalled.emplace(ticket, rp);
-        if (ms) {
-          uint64_t val = 0;
-          if (ms->empty() || ms->size() > 9 ||
-              ms->find_first_not_of("0123456789") != std::string::npos ||
-              (val = std::stoull(*ms)) > st.cfg.max_stall_ms) {
-            st.stalled.erase(ticket);
-            rp.deliver(json_reply(
-              400, {{"error",
-                     {{"code", "invalid_field"},
-                      {"message", "ms: must be a whole number from 0 to " +
-                                    std::to_string(st.cfg.max_stall_ms)},
-                      {"field", "ms"}}}}));
-            return rp;
-          }
-          self->delayed_send(self, std::chrono::milliseconds{val},
-                             tick_atom::value, ticket);
-        }
-      } else if (req.handler == "crash") {
-        // Dies holding this request: the registry must answer it.
-        self->quit(make_error(errc::internal, "crash requested"));
-      } else if (req.handler == "protected") {
-        rp.deliver(json_reply(200, {{"secret", "only with a token"}}));
-      } else {
-        json params = json::object();
-        for (auto& [k, v] : req.params)
-          params[k] = v;
-        json query = json::object();
-        for (auto& [k, v] : req.query)
-          query[k] = v;
-        rp.deliver(json_reply(
-          200, {{"method", req.method}, {"params", params}, {"query", query}}));
+      try {
+        handle(self, req, rp);
+      } catch (const std::exception& ex) {
+        rp.deliver(internal_error_reply("testing", ex));
       }
       return rp;
     },
-    [self](tick_atom, uint64_t ticket) {
+    [self](tick_atom, uint64_t ticket, bool answer) {
       auto& stalled = self->state.stalled;
       if (auto i = stalled.find(ticket); i != stalled.end()) {
-        i->second.deliver(json_reply(200, {{"stalled", true}}));
+        if (answer)
+          i->second.deliver(json_reply(200, {{"stalled", true}}));
         stalled.erase(i);
       }
     },
@@ -115,7 +116,7 @@ caf::behavior testing_actor(caf::stateful_actor<testing_state>* self,
 } // namespace
 
 std::string parse_settings(const std::string& text, testing_settings& out) {
-  auto doc = json::parse(text, nullptr, false);
+  auto doc = nlohmann::json::parse(text, nullptr, false);
   if (!doc.is_object())
     return "<section>: expected an object";
   for (auto& [key, val] : doc.items()) {

@@ -5,20 +5,17 @@
 #include <random>
 #include <unordered_map>
 
-#include <nlohmann/json.hpp>
-
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
+#include "modules/common/json_reply.hpp"
 
 namespace sb::modules::users {
 
 namespace {
-
-using json = nlohmann::ordered_json;
 
 constexpr size_t default_page = 20;
 constexpr size_t max_page = 100;
@@ -40,24 +37,12 @@ json to_json(const user& x) {
 // -- responses ----------------------------------------------------------------
 
 http_response reply(uint16_t status, const json& body) {
-  http_response res;
-  res.status = status;
-  res.body = body.dump();
-  return res;
+  return json_reply(status, body);
 }
 
-http_response error_reply(uint16_t status, const char* code,
-                          const std::string& message,
-                          const char* field = nullptr) {
-  json err = {{"code", code}, {"message", message}};
-  if (field)
-    err["field"] = field;
-  return reply(status, {{"error", std::move(err)}});
-}
-
-http_response field_error(const char* field, const std::string& message) {
-  return error_reply(400, "invalid_field", std::string{field} + ": " + message,
-                     field);
+http_response field_error(const std::string& field,
+                          const std::string& message) {
+  return error_reply(400, "invalid_field", field + ": " + message, field);
 }
 
 // -- validation ---------------------------------------------------------------
@@ -128,6 +113,21 @@ bool valid_email(const std::string& str) {
          });
 }
 
+/// Whether a Content-Type value names JSON: `application/json`, any case,
+/// with or without parameters such as a charset.
+bool is_json_media_type(const std::string& value) {
+  auto end = value.find(';');
+  auto type = value.substr(0, end);
+  auto first = type.find_first_not_of(" \t");
+  auto last = type.find_last_not_of(" \t");
+  if (first == std::string::npos)
+    return false;
+  type = type.substr(first, last - first + 1);
+  for (auto& c : type)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type == "application/json";
+}
+
 std::string lower(std::string str) {
   for (auto& c : str)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -164,7 +164,7 @@ private:
   // Parses the body as a JSON object, or explains why it is not one.
   std::optional<http_response> parse_body(const http_request& req, json& out) {
     if (auto ct = find_field(req.headers, "content-type");
-        ct && lower(*ct).rfind("application/json", 0) != 0)
+        ct && !is_json_media_type(*ct))
       return error_reply(415, "unsupported_media_type",
                          "send the body as application/json");
     out = json::parse(req.body, nullptr, false);
@@ -203,7 +203,7 @@ private:
       } else if (key == "id") {
         return field_error("id", "is assigned by the server");
       } else {
-        return field_error(key.c_str(), "unknown field");
+        return field_error(key, "unknown field");
       }
     }
     return std::nullopt;
@@ -361,14 +361,20 @@ caf::behavior users_actor(caf::stateful_actor<users_state>* self,
                             caf::actor_cast<caf::actor>(self),
                             endpoints(ctx.name));
     },
-    [self](http_request& req) { return self->state.handle(req); },
+    [self](http_request& req) {
+      try {
+        return self->state.handle(req);
+      } catch (const std::exception& ex) {
+        return internal_error_reply("users", ex);
+      }
+    },
   };
 }
 
 } // namespace
 
 std::string parse_settings(const std::string& text, users_settings& out) {
-  auto doc = json::parse(text, nullptr, false);
+  auto doc = nlohmann::json::parse(text, nullptr, false);
   if (!doc.is_object())
     return "<section>: expected an object";
   for (auto& [key, val] : doc.items()) {

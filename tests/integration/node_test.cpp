@@ -181,6 +181,18 @@ CAF_TEST(a body over the limit answers 413) {
   check_alive();
 }
 
+CAF_TEST(bytes that are not utf8 in path and query do not crash an owner) {
+  for (auto target : {"/testing/echo/%ff", "/testing/echo/x?q=%c3%28",
+                      "/testing/echo/%ed%a0%80"}) {
+    auto r = get(target);
+    CAF_CHECK_EQUAL(r.status, 200);
+    CAF_CHECK(!json::parse(r.body, nullptr, false).is_discarded());
+  }
+  auto m = json::parse(get("/health/modules/testing").body);
+  CAF_CHECK_EQUAL(m["restarts"], 0);
+  CAF_CHECK_EQUAL(m["state"], "running");
+}
+
 CAF_TEST(a long target answers 414 and long headers answer 431) {
   auto r = get("/" + std::string(600, 'a'));
   CAF_CHECK_EQUAL(r.status, 414);

@@ -137,6 +137,7 @@ CAF_TEST(bad config files name the key) {
   CAF_CHECK(names(R"({"modules": ["users", "nope"]})", "modules: unknown"));
   CAF_CHECK(names(R"({"modules": ["users", "users"]})", "modules:"));
   CAF_CHECK(names(R"({"protocols": ["gopher"]})", "protocols:"));
+  CAF_CHECK(names(R"({"protocols": ["http", "http"]})", "listed twice"));
   CAF_CHECK(names(R"({"settings": {"nope": {}}})", "settings.nope"));
   CAF_CHECK(names(R"({"settings": {"users": {"x": "bad"}}})",
                   "settings.users.max_users"));

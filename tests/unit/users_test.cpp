@@ -137,9 +137,27 @@ CAF_TEST(a body that is not a JSON object gets 400) {
 }
 
 CAF_TEST(a body of another media type gets 415) {
-  auto res = call("POST", "/api/users", "name=Ada",
-                  {{"content-type", "application/x-www-form-urlencoded"}});
-  CAF_CHECK_EQUAL(res.response.status, 415);
+  for (auto type : {"application/x-www-form-urlencoded", "application/jsonx",
+                    "application/json-patch+json", "text/json", ""}) {
+    auto res =
+      call("POST", "/api/users", R"({"name":"Ada"})", {{"content-type", type}});
+    CAF_CHECK_EQUAL(res.response.status, 415);
+  }
+  // Case and parameters do not matter.
+  for (auto type : {"Application/JSON", "application/json; charset=utf-8",
+                    " application/json ;charset=UTF-8"}) {
+    auto res =
+      call("POST", "/api/users", R"({"name":"Ada"})", {{"content-type", type}});
+    CAF_CHECK_EQUAL(res.response.status, 201);
+  }
+}
+
+CAF_TEST(an unknown field is named in full even with a nul byte) {
+  auto [status, res] =
+    http("POST", "/api/users", R"({"name":"A","a\u0000b":1})");
+  CAF_CHECK_EQUAL(status, 400);
+  CAF_CHECK_EQUAL(res["error"]["field"].get<std::string>(),
+                  std::string("a\0b", 3));
 }
 
 CAF_TEST(a duplicate email gets 409 ignoring case) {
