@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# Benchmarks the Switchboard node against an Express peer on this machine.
+#
+# Builds the node (and lookup_bench, when tools/CMakeLists.txt adds this
+# folder), starts both servers on free loopback ports, creates one user in
+# each, then runs wrk against the node and Express in turn for each scenario
+# and connection count, and prints a table, the median req/s per scenario and
+# the ratio node/Express. See tools/bench/README.md for the knobs.
+set -euo pipefail
+
+bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$bench_dir/../.." && pwd)"
+
+build_dir="${BENCH_BUILD_DIR:-$root/build}"
+duration="${BENCH_DURATION:-10s}"
+rounds="${BENCH_ROUNDS:-3}"
+conn_counts="${BENCH_CONNECTIONS:-100 1000}"
+wrk_threads="${BENCH_WRK_THREADS:-2}"
+backlog="${BENCH_BACKLOG:-1024}"
+actor_threads="${BENCH_NODE_ACTOR_THREADS:-0}"
+io_threads="${BENCH_NODE_IO_THREADS:-0}"
+pause="${BENCH_PAUSE:-1}"
+lookups="${BENCH_LOOKUPS:-2000000}"
+
+host=127.0.0.1
+node_pid=""
+express_pid=""
+tmp=""
+
+die() {
+  echo "run.sh: $*" >&2
+  exit 1
+}
+
+# -- checks -------------------------------------------------------------------
+
+[[ $duration =~ ^([0-9]+)([sm]?)$ ]] \
+  || die "BENCH_DURATION: expected N, Ns or Nm, got '$duration'"
+duration_s=${BASH_REMATCH[1]}
+[[ ${BASH_REMATCH[2]} == m ]] && duration_s=$((duration_s * 60))
+((duration_s >= 1 && duration_s <= 600)) \
+  || die "BENCH_DURATION: expected 1s to 10m, got '$duration'"
+[[ $rounds =~ ^[1-9][0-9]?$ ]] || die "BENCH_ROUNDS: expected 1 to 99"
+[[ $wrk_threads =~ ^[1-9][0-9]?$ ]] || die "BENCH_WRK_THREADS: expected 1 to 99"
+for c in $conn_counts; do
+  if ! [[ $c =~ ^[0-9]+$ ]] || ((c < 1 || c > 10000)); then
+    die "BENCH_CONNECTIONS: expected numbers from 1 to 10000, got '$c'"
+  fi
+done
+for tool in cmake wrk node npm curl timeout; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+
+# wrk with 1000 connections plus both servers need more than 1024 files.
+want_files=65536
+hard_files="$(ulimit -Hn)"
+if [[ $hard_files != unlimited ]] && ((hard_files < want_files)); then
+  want_files=$hard_files
+fi
+ulimit -n "$want_files" || die "cannot raise the open-file limit"
+(($(ulimit -n) >= 4096)) \
+  || die "open-file limit is $(ulimit -n); the benchmark needs 4096"
+
+# -- servers and cleanup ------------------------------------------------------
+
+# Sends SIGTERM to a server we started and waits up to 10 s for it.
+stop_server() {
+  local name=$1 pid=$2
+  [[ -n $pid ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; ++i)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "run.sh: $name (pid $pid) ignored SIGTERM for 10 s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  local rc=0
+  wait "$pid" 2>/dev/null || rc=$?
+  if ((rc != 0 && rc != 143)); then
+    echo "run.sh: $name exited with status $rc" >&2
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT
+  stop_server node "$node_pid"
+  stop_server express "$express_pid"
+  node_pid=""
+  express_pid=""
+  if [[ -n $tmp ]]; then
+    if ((rc != 0)) && [[ -s $tmp/node.err ]]; then
+      echo "run.sh: last lines the node wrote to stderr:" >&2
+      tail -n 20 "$tmp/node.err" >&2
+    fi
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")"
+
+# Waits up to 20 s for a line matching $2 in file $3 from pid $1; prints it.
+await_ready() {
+  local pid=$1 pattern=$2 file=$3 i line
+  for ((i = 0; i < 200; ++i)); do
+    line="$(grep -m1 -E "$pattern" "$file" 2>/dev/null || true)"
+    if [[ -n $line ]]; then
+      echo "$line"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# Number of threads of a process.
+thread_count() {
+  local tasks=("/proc/$1/task/"*)
+  echo "${#tasks[@]}"
+}
+
+# CPU time (user + system) of a process, in clock ticks.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+ticks_per_s="$(getconf CLK_TCK)"
+
+# -- build --------------------------------------------------------------------
+
+echo "== build"
+if [[ ! -f $build_dir/CMakeCache.txt ]]; then
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build "$build_dir" -j2 --target switchboard >"$tmp/build.log" 2>&1 \
+  || { tail -n 40 "$tmp/build.log" >&2; die "building switchboard failed"; }
+node_bin="$build_dir/bin/switchboard"
+[[ -x $node_bin ]] || die "$node_bin is missing after the build"
+build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' \
+  "$build_dir/CMakeCache.txt")"
+
+if [[ ! -d $bench_dir/express/node_modules ]]; then
+  (cd "$bench_dir/express" && npm ci --omit=dev --no-audit --no-fund) \
+    >"$tmp/npm.log" 2>&1 \
+    || { tail -n 40 "$tmp/npm.log" >&2; die "npm ci failed"; }
+fi
+
+wrk_version="$(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)" || true
+echo "machine: $(nproc) cores; $wrk_version"
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo none)"
+git -C "$root" diff --quiet HEAD 2>/dev/null || commit+=" + local changes"
+echo "node: $node_bin (build type ${build_type:-unknown}, commit $commit)"
+express_version="$(cd "$bench_dir/express" \
+  && node -p "require('express/package.json').version")"
+echo "express: $express_version on node $(node --version)"
+
+# wrk and both servers share this machine's cores: anything else busy skews
+# the figures. Warn about processes that use 10% of a core or more.
+busy="$(top -b -n2 -d1 -w 200 | awk '
+  /^top -/ { it++ }
+  it == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 >= 10 {
+    printf "%s %s (pid %s) %s%%", sep, $12, $1, $9
+    sep = ","
+  }')"
+if [[ -n $busy ]]; then
+  echo "warning: busy before the runs:$busy; expect noisy figures"
+fi
+
+# -- route lookup -------------------------------------------------------------
+
+echo
+echo "== route lookup (lookup_bench)"
+if grep -Eq '^[[:space:]]*add_subdirectory\([[:space:]]*bench[[:space:]]*\)' \
+  "$root/tools/CMakeLists.txt"; then
+  cmake --build "$build_dir" -j2 --target lookup_bench \
+    >"$tmp/build-lookup.log" 2>&1 \
+    || { tail -n 40 "$tmp/build-lookup.log" >&2;
+         die "building lookup_bench failed"; }
+  timeout --foreground -k 5 300 "$build_dir/bin/lookup_bench" "$lookups" \
+    || die "lookup_bench failed"
+else
+  echo "skipped: tools/CMakeLists.txt has no add_subdirectory(bench)"
+fi
+
+# -- start the servers --------------------------------------------------------
+
+echo
+echo "== servers"
+cat >"$tmp/node.json" <<EOF
+{
+  "threads": {"actors": $actor_threads, "io": $io_threads},
+  "settings": {"http": {"backlog": $backlog}}
+}
+EOF
+"$node_bin" --config "$tmp/node.json" --bind "$host" --port 0 \
+  --modules system,users >"$tmp/node.out" 2>"$tmp/node.err" &
+node_pid=$!
+line="$(await_ready "$node_pid" '^ready address=' "$tmp/node.err")" \
+  || die "the node did not become ready in 20 s"
+[[ $line =~ address=127\.0\.0\.1:([0-9]+) ]] \
+  || die "unexpected ready line: $line"
+node_port=${BASH_REMATCH[1]}
+echo "node:    pid $node_pid, port $node_port," \
+  "$(thread_count "$node_pid") threads; $line"
+
+NODE_ENV=production PORT=0 BACKLOG="$backlog" \
+  node "$bench_dir/express/server.js" \
+  >"$tmp/express.out" 2>"$tmp/express.err" &
+express_pid=$!
+line="$(await_ready "$express_pid" '^ready port=' "$tmp/express.out")" \
+  || { cat "$tmp/express.err" >&2; die "Express did not become ready in 20 s"; }
+express_port=${line#ready port=}
+echo "express: pid $express_pid, port $express_port," \
+  "$(thread_count "$express_pid") threads"
+
+# Creates one user; prints its id.
+create_user() {
+  local port=$1 out code
+  out="$(curl -sS --max-time 5 -o - -w '\n%{http_code}' \
+    -H 'content-type: application/json' \
+    -d '{"name":"Ada","email":"ada@example.org"}' \
+    "http://$host:$port/api/users")" || return 1
+  code="${out##*$'\n'}"
+  [[ $code == 201 ]] || { echo "POST /api/users answered $code" >&2; return 1; }
+  [[ $out =~ \"id\":\"([^\"]+)\" ]] || return 1
+  echo "${BASH_REMATCH[1]}"
+}
+node_user="$(create_user "$node_port")" \
+  || die "cannot create a user in the node"
+express_user="$(create_user "$express_port")" \
+  || die "cannot create a user in Express"
+for check in "$node_port/api/users/$node_user" \
+  "$express_port/api/users/$express_user" "$node_port/health" \
+  "$express_port/health"; do
+  code="$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' \
+    "http://$host:$check")" || die "GET $check failed"
+  [[ $code == 200 ]] || die "GET $check answered $code"
+done
+echo "users:   node $node_user, express $express_user"
+
+# -- runs ---------------------------------------------------------------------
+
+results="$tmp/results.tsv"
+: >"$results"
+
+# Runs wrk once; appends a row to the results.
+run_wrk() {
+  local scenario=$1 conns=$2 server=$3 round=$4 pid=$5 url=$6
+  local timeout_opt=2s
+  ((conns >= 1000)) && timeout_opt=5s
+  local before after out line
+  before="$(cpu_ticks "$pid")"
+  out="$tmp/wrk-$scenario-$conns-$server-$round.txt"
+  timeout --foreground -k 5 $((duration_s + 30)) \
+    wrk -t"$wrk_threads" -c"$conns" -d"$duration" --timeout "$timeout_opt" \
+    -s "$bench_dir/report.lua" "$url" >"$out" 2>&1 \
+    || { cat "$out" >&2; die "wrk failed against $server ($url)"; }
+  after="$(cpu_ticks "$pid")"
+  kill -0 "$pid" 2>/dev/null || die "$server died during $scenario c=$conns"
+  line="$(grep -m1 '^bench-result ' "$out")" \
+    || { cat "$out" >&2; die "wrk printed no result line"; }
+  # Fields of the result line, in order: see report.lua.
+  local -A f
+  local kv
+  for kv in ${line#bench-result }; do
+    f[${kv%%=*}]=${kv#*=}
+  done
+  local cpu_us=0
+  if ((f[requests] > 0)); then
+    cpu_us=$(((after - before) * 1000000 / ticks_per_s / f[requests]))
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$scenario" "$conns" "$server" "$round" "${f[rps]}" "${f[p50_ms]}" \
+    "${f[p99_ms]}" "${f[non2xx]}" "${f[connect]}" "${f[read]}" \
+    "${f[write]}" "${f[timeout]}" "$cpu_us" >>"$results"
+  printf '  %-6s c=%-5s %-7s round %s: %10s req/s  p99 %s ms\n' \
+    "$scenario" "$conns" "$server" "$round" "${f[rps]}" "${f[p99_ms]}"
+}
+
+echo
+echo "== wrk: -t$wrk_threads -d$duration, $rounds rounds," \
+  "node and Express in turn"
+for scenario in health user; do
+  for conns in $conn_counts; do
+    for ((round = 1; round <= rounds; ++round)); do
+      if [[ $scenario == health ]]; then
+        node_url="http://$host:$node_port/health"
+        express_url="http://$host:$express_port/health"
+      else
+        node_url="http://$host:$node_port/api/users/$node_user"
+        express_url="http://$host:$express_port/api/users/$express_user"
+      fi
+      run_wrk "$scenario" "$conns" node "$round" "$node_pid" "$node_url"
+      sleep "$pause"
+      run_wrk "$scenario" "$conns" express "$round" "$express_pid" \
+        "$express_url"
+      sleep "$pause"
+    done
+  done
+done
+
+# -- report -------------------------------------------------------------------
+
+echo
+echo "== runs (scenario: health = GET /health, user = GET /api/users/:id;"
+echo "   non-2xx = wrk's count of status >= 400; socket errors are"
+echo "   connect/read/write/timeout; cpu = server CPU time per request)"
+printf '%-7s %5s %-8s %2s %10s %9s %9s %8s %21s %8s\n' \
+  scenario conns server rd "req/s" "p50 ms" "p99 ms" non-2xx \
+  "socket c/r/w/t" "cpu us"
+while IFS=$'\t' read -r sc co sv rd rps p50 p99 bad ec er ew et cpu; do
+  printf '%-7s %5s %-8s %2s %10s %9s %9s %8s %21s %8s\n' \
+    "$sc" "$co" "$sv" "$rd" "$rps" "$p50" "$p99" "$bad" \
+    "$ec/$er/$ew/$et" "$cpu"
+done <"$results"
+
+# Median req/s of one server in one scenario.
+median_rps() {
+  awk -F'\t' -v sc="$1" -v co="$2" -v sv="$3" \
+    '$1 == sc && $2 == co && $3 == sv { print $5 }' "$results" \
+    | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print 0; exit }
+        if (NR % 2) print v[(NR + 1) / 2];
+        else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo
+echo "== medians (ratio = node req/s / Express req/s;" \
+  "above 1 the node is faster)"
+printf '%-7s %5s %12s %13s %8s\n' scenario conns "node req/s" \
+  "express req/s" ratio
+for scenario in health user; do
+  for conns in $conn_counts; do
+    n="$(median_rps "$scenario" "$conns" node)"
+    e="$(median_rps "$scenario" "$conns" express)"
+    ratio="$(awk -v n="$n" -v e="$e" \
+      'BEGIN { if (e > 0) printf "%.2fx", n / e; else print "n/a" }')"
+    printf '%-7s %5s %12s %13s %8s\n' "$scenario" "$conns" "$n" "$e" "$ratio"
+  done
+done
+
+echo
+for conns in $conn_counts; do
+  ((conns >= 1000)) || continue
+  bad="$(awk -F'\t' -v co="$conns" \
+    '$3 == "node" && $2 == co { s += $8 + $9 + $10 + $11 + $12 }
+     END { print s + 0 }' \
+    "$results")"
+  if ((bad == 0)); then
+    echo "node at c=$conns: clean (0 non-2xx, 0 socket errors in every run)"
+  else
+    echo "node at c=$conns: NOT clean ($bad non-2xx responses and socket" \
+      "errors in total; see the table)"
+  fi
+done
+# What the node logged after it became ready (warnings, errors).
+late="$(awk 'seen { print } /^ready address=/ { seen = 1 }' "$tmp/node.err")"
+if [[ -n $late ]]; then
+  echo "node stderr after ready: $(wc -l <<<"$late") lines; the last ones:"
+  tail -n 5 <<<"$late" | sed 's/^/  /'
+else
+  echo "node stderr after ready: nothing"
+fi
