@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/settings_reader.hpp"
+
 namespace sb {
 
 namespace {
@@ -22,22 +24,6 @@ bool valid_address(const std::string& str) {
   unsigned char buf[sizeof(struct in6_addr)];
   return inet_pton(AF_INET, str.c_str(), buf) == 1 ||
          inet_pton(AF_INET6, str.c_str(), buf) == 1;
-}
-
-// Reads an unsigned integer in [lo, hi] from `x`; returns an error naming
-// `key`, or an empty string.
-template <class T>
-std::string read_uint(const json& x, const std::string& key, uint64_t lo,
-                      uint64_t hi, T& out) {
-  if (!x.is_number_unsigned() && !(x.is_number_integer() && x >= 0))
-    return key + ": expected a whole number from " + std::to_string(lo) +
-           " to " + std::to_string(hi);
-  auto val = x.get<uint64_t>();
-  if (val < lo || val > hi)
-    return key + ": " + std::to_string(val) + " is out of range " +
-           std::to_string(lo) + " to " + std::to_string(hi);
-  out = static_cast<T>(val);
-  return {};
 }
 
 std::string read_string_list(const json& x, const std::string& key,
@@ -89,15 +75,18 @@ std::string node_config::settings_of(const std::string& name) const {
 }
 
 size_t node_config::effective_actor_threads() const {
+  // Actors do little per request next to the kernel's socket work, which
+  // runs on the I/O threads: on two cores, one scheduler thread and two I/O
+  // threads served the most requests (tools/bench).
   if (actor_threads > 0)
     return actor_threads;
-  return std::max(2u, std::thread::hardware_concurrency());
+  return std::max(1u, std::thread::hardware_concurrency() / 2);
 }
 
 size_t node_config::effective_io_threads() const {
   if (io_threads > 0)
     return io_threads;
-  return std::max(1u, std::thread::hardware_concurrency() / 2);
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 std::string apply_config_text(const std::string& text,

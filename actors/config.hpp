@@ -19,9 +19,9 @@ struct node_config {
   std::string source;
   std::string bind = "127.0.0.1";
   uint16_t port = 8080;
-  /// Scheduler threads of the actor system; 0 picks one per core.
+  /// Scheduler threads of the actor system; 0 picks one per two cores.
   size_t actor_threads = 0;
-  /// I/O threads of the protocol handlers; 0 picks one per two cores.
+  /// I/O threads of the protocol handlers; 0 picks one per core.
   size_t io_threads = 0;
   /// Time an endpoint owner has to answer a request.
   uint32_t request_timeout_ms = 5000;

@@ -31,6 +31,10 @@ public:
   virtual ~reply_sink() = default;
 
   virtual void deliver(dispatch_result result) = 0;
+
+  /// Whether nobody waits for the outcome anymore (the client went away);
+  /// the dispatcher may drop the request early. Thread-safe.
+  virtual bool abandoned() const noexcept { return false; }
 };
 
 using reply_sink_ptr = std::shared_ptr<reply_sink>;

@@ -34,6 +34,18 @@ const char* to_string(node_state x) noexcept {
   return "unknown";
 }
 
+endpoint make_endpoint(std::string method, std::string pattern,
+                       std::string handler, std::string module,
+                       auth_requirement auth) {
+  endpoint result;
+  result.method = std::move(method);
+  result.pattern = std::move(pattern);
+  result.handler = std::move(handler);
+  result.module = std::move(module);
+  result.auth = auth;
+  return result;
+}
+
 const std::string* find_field(const field_list& xs,
                               const std::string& name) noexcept {
   for (auto& x : xs)

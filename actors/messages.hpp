@@ -64,6 +64,11 @@ typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
            x.handler, x.auth, x.scopes, x.module);
 }
 
+/// An HTTP endpoint of `module`, ready to register.
+endpoint make_endpoint(std::string method, std::string pattern,
+                       std::string handler, std::string module,
+                       auth_requirement auth = auth_requirement::none);
+
 inline bool operator==(const endpoint& x, const endpoint& y) {
   return x.protocol == y.protocol && x.method == y.method &&
          x.pattern == y.pattern && x.handler == y.handler && x.auth == y.auth &&

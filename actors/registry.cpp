@@ -69,10 +69,11 @@ struct pending_request {
   std::multimap<time_point, uint64_t>::iterator deadline;
 };
 
-/// What the registry tracks per owner.
+/// What the registry tracks per owner. Its waiting requests are found by a
+/// scan of all pending requests when it goes down: that is rare, while
+/// keeping a per-owner index would cost every request.
 struct owner_record {
   std::vector<uint64_t> endpoints;
-  std::unordered_set<uint64_t> pending;
 };
 
 bool valid_token(const std::string& str, size_t max_len, bool upper) {
@@ -179,7 +180,7 @@ private:
         auto msg = describe(e.spec) + " clashes with " + describe(prev.spec);
         for (auto x : added)
           remove_entry(x);
-        if (rec.endpoints.empty() && rec.pending.empty())
+        if (rec.endpoints.empty())
           owners_.erase(owner.address());
         log_->info("registration refused: {}", msg);
         return make_error(errc::conflict, std::move(msg));
@@ -250,7 +251,7 @@ private:
   // -- dispatching ------------------------------------------------------------
 
   void dispatch(http_request&& req, completion&& done) {
-    if (pending_.size() >= opts_.max_pending)
+    if (pending_.size() >= opts_.max_pending && !drop_abandoned())
       return done.fail(errc::overloaded,
                        "too many requests are waiting; try again later");
     auto t = tries_.find("http");
@@ -287,7 +288,6 @@ private:
       deadlines_.emplace(self_->clock().now() + opts_.request_timeout, seq);
     pending_.emplace(seq,
                      pending_request{std::move(done), owner, h.id(), deadline});
-    owners_[owner].pending.insert(seq);
     h.then(
       [this, seq](http_response& res) {
         if (auto p = take(seq))
@@ -311,9 +311,28 @@ private:
     auto result = std::move(i->second);
     pending_.erase(i);
     deadlines_.erase(result.deadline);
-    if (auto j = owners_.find(result.owner); j != owners_.end())
-      j->second.pending.erase(seq);
     return result;
+  }
+
+  /// Frees the slots of requests whose client went away. Runs only when the
+  /// table is full, and at most every 100 ms while it finds nothing, so that
+  /// a node under honest load does not scan on every request. Returns
+  /// whether a slot is free now.
+  bool drop_abandoned() {
+    auto now = self_->clock().now();
+    if (now < next_abandoned_scan_)
+      return false;
+    std::vector<uint64_t> gone;
+    for (auto& [seq, p] : pending_)
+      if (p.done.sink && p.done.sink->abandoned())
+        gone.push_back(seq);
+    for (auto seq : gone)
+      abort(seq, errc::request_timeout, "the client went away");
+    if (gone.empty())
+      next_abandoned_scan_ = now + std::chrono::milliseconds{100};
+    else
+      log_->debug("dropped requests of gone clients count={}", gone.size());
+    return pending_.size() < opts_.max_pending;
   }
 
   /// Answers a pending request with an error of ours and drops CAF's handler
@@ -350,17 +369,22 @@ private:
 
   void on_down(const caf::down_msg& msg) {
     monitored_.erase(msg.source);
-    auto i = owners_.find(msg.source);
-    if (i == owners_.end())
-      return;
-    auto rec = std::move(i->second);
-    owners_.erase(i);
+    owner_record rec;
+    if (auto i = owners_.find(msg.source); i != owners_.end()) {
+      rec = std::move(i->second);
+      owners_.erase(i);
+    }
     for (auto id : rec.endpoints)
       remove_entry(id);
-    for (auto seq : rec.pending)
+    // Requests may wait on an owner that has withdrawn all its endpoints.
+    std::vector<uint64_t> waiting;
+    for (auto& [seq, p] : pending_)
+      if (p.owner == msg.source)
+        waiting.push_back(seq);
+    for (auto seq : waiting)
       abort(seq, errc::owner_down, "the owner of this endpoint is down");
     log_->info("owner down endpoints={} failed_requests={}",
-               rec.endpoints.size(), rec.pending.size());
+               rec.endpoints.size(), waiting.size());
     if (!rec.endpoints.empty())
       publish_routes();
   }
@@ -378,6 +402,7 @@ private:
   uint64_t next_endpoint_id_ = 1;
   uint64_t next_seq_ = 1;
   bool timer_armed_ = false;
+  time_point next_abandoned_scan_;
 };
 
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self,

@@ -21,16 +21,10 @@ http_response error_reply(errc code, const std::string& message) {
 }
 
 std::vector<endpoint> endpoints(const std::string& module) {
-  auto get = [&](const char* pattern, const char* handler) {
-    endpoint x;
-    x.method = "GET";
-    x.pattern = pattern;
-    x.handler = handler;
-    x.module = module;
-    return x;
-  };
-  return {get("/health", "health"), get("/health/ready", "ready"),
-          get("/health/modules/:name", "module"), get("/api/routes", "routes")};
+  return {make_endpoint("GET", "/health", "health", module),
+          make_endpoint("GET", "/health/ready", "ready", module),
+          make_endpoint("GET", "/health/modules/:name", "module", module),
+          make_endpoint("GET", "/api/routes", "routes", module)};
 }
 
 json to_json(const module_info& x) {

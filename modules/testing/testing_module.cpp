@@ -10,6 +10,7 @@
 #include "actors/atoms.hpp"
 #include "actors/error.hpp"
 #include "actors/messages.hpp"
+#include "actors/settings_reader.hpp"
 #include "modules/common/json_reply.hpp"
 
 namespace sb::modules::testing {
@@ -26,20 +27,11 @@ struct testing_state {
 };
 
 std::vector<endpoint> endpoints(const std::string& module) {
-  auto make = [&](const char* method, const char* pattern,
-                  const char* handler) {
-    endpoint x;
-    x.method = method;
-    x.pattern = pattern;
-    x.handler = handler;
-    x.module = module;
-    return x;
-  };
-  auto protected_ep = make("GET", "/testing/protected", "protected");
-  protected_ep.auth = auth_requirement::required;
-  return {make("GET", "/testing/stall", "stall"),
-          make("POST", "/testing/crash", "crash"), protected_ep,
-          make("GET", "/testing/echo/*rest", "echo")};
+  return {make_endpoint("GET", "/testing/stall", "stall", module),
+          make_endpoint("POST", "/testing/crash", "crash", module),
+          make_endpoint("GET", "/testing/protected", "protected", module,
+                        auth_requirement::required),
+          make_endpoint("GET", "/testing/echo/*rest", "echo", module)};
 }
 
 void handle(caf::stateful_actor<testing_state>* self, http_request& req,
@@ -121,9 +113,9 @@ std::string parse_settings(const std::string& text, testing_settings& out) {
     return "<section>: expected an object";
   for (auto& [key, val] : doc.items()) {
     if (key == "max_stall_ms") {
-      if (!val.is_number_integer() || val < 0 || val > 3'600'000)
-        return "max_stall_ms: expected a whole number from 0 to 3600000";
-      out.max_stall_ms = val.get<uint32_t>();
+      if (auto err = read_uint(val, key, 0, 3'600'000, out.max_stall_ms);
+          !err.empty())
+        return err;
     } else {
       return key + ": unknown key";
     }

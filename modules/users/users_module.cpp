@@ -11,6 +11,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
+#include "actors/settings_reader.hpp"
 #include "modules/common/json_reply.hpp"
 
 namespace sb::modules::users {
@@ -336,20 +337,11 @@ private:
 };
 
 std::vector<endpoint> endpoints(const std::string& module) {
-  auto make = [&](const char* method, const char* pattern,
-                  const char* handler) {
-    endpoint x;
-    x.method = method;
-    x.pattern = pattern;
-    x.handler = handler;
-    x.module = module;
-    return x;
-  };
-  return {make("POST", "/api/users", "create"),
-          make("GET", "/api/users", "list"),
-          make("GET", "/api/users/:id", "get"),
-          make("PATCH", "/api/users/:id", "update"),
-          make("DELETE", "/api/users/:id", "delete")};
+  return {make_endpoint("POST", "/api/users", "create", module),
+          make_endpoint("GET", "/api/users", "list", module),
+          make_endpoint("GET", "/api/users/:id", "get", module),
+          make_endpoint("PATCH", "/api/users/:id", "update", module),
+          make_endpoint("DELETE", "/api/users/:id", "delete", module)};
 }
 
 caf::behavior users_actor(caf::stateful_actor<users_state>* self,
@@ -379,9 +371,9 @@ std::string parse_settings(const std::string& text, users_settings& out) {
     return "<section>: expected an object";
   for (auto& [key, val] : doc.items()) {
     if (key == "max_users") {
-      if (!val.is_number_integer() || val < 1 || val > 100'000'000)
-        return "max_users: expected a whole number from 1 to 100000000";
-      out.max_users = val.get<size_t>();
+      if (auto err = read_uint(val, key, 1, 100'000'000, out.max_users);
+          !err.empty())
+        return err;
     } else {
       return key + ": unknown key";
     }

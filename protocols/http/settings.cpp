@@ -2,29 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/settings_reader.hpp"
+
 namespace sb::http {
 
-namespace {
-
-using json = nlohmann::json;
-
-template <class T>
-std::string read_uint(const json& x, const std::string& key, uint64_t lo,
-                      uint64_t hi, T& out) {
-  if (!x.is_number_integer() || x < 0)
-    return key + ": expected a whole number from " + std::to_string(lo) +
-           " to " + std::to_string(hi);
-  auto val = x.get<uint64_t>();
-  if (val < lo || val > hi)
-    return key + ": " + std::to_string(val) + " is out of range " +
-           std::to_string(lo) + " to " + std::to_string(hi);
-  out = static_cast<T>(val);
-  return {};
-}
-
-} // namespace
-
 std::string parse_settings(const std::string& text, settings& out) {
+  using json = nlohmann::json;
   json doc;
   try {
     doc = json::parse(text);

@@ -81,7 +81,7 @@ CAF_TEST(defaults apply without a config file) {
   CAF_CHECK_EQUAL(defaults.bind, "127.0.0.1");
   CAF_CHECK_EQUAL(defaults.modules,
                   std::vector<std::string>({"system", "users"}));
-  CAF_CHECK(defaults.effective_actor_threads() >= 2);
+  CAF_CHECK(defaults.effective_actor_threads() >= 1);
   CAF_CHECK(defaults.effective_io_threads() >= 1);
 }
 

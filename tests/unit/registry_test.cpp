@@ -1,6 +1,8 @@
 #define CAF_SUITE registry
 #include "tests/kit/module_fixture.hpp"
 
+#include <memory>
+#include <optional>
 #include <vector>
 
 using namespace sb;
@@ -36,14 +38,19 @@ caf::behavior silent_owner(caf::stateful_actor<silent_state>* self) {
   };
 }
 
+/// A reply sink whose client can be made to go away.
+struct test_sink : reply_sink {
+  bool gone = false;
+  std::optional<dispatch_result> result;
+
+  void deliver(dispatch_result x) override { result = std::move(x); }
+
+  bool abandoned() const noexcept override { return gone; }
+};
+
 endpoint make_endpoint(const char* method, const char* pattern,
                        const char* handler, const char* module = "m") {
-  endpoint x;
-  x.method = method;
-  x.pattern = pattern;
-  x.handler = handler;
-  x.module = module;
-  return x;
+  return sb::make_endpoint(method, pattern, handler, module);
 }
 
 struct fixture : test::module_fixture {
@@ -230,6 +237,48 @@ CAF_TEST(too many waiting requests get overloaded) {
   auto echo = spawn_owner(echo_owner);
   CAF_REQUIRE(!add(echo, {make_endpoint("GET", "/fast", "fast")}));
   CAF_CHECK_EQUAL(call("GET", "/fast").code, errc::none);
+}
+
+CAF_TEST(requests of clients that went away free their slots when full) {
+  auto owner = spawn_owner(silent_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/slow", "slow")}));
+  std::vector<std::shared_ptr<test_sink>> sinks;
+  for (int i = 0; i < 3; ++i) {
+    sinks.push_back(std::make_shared<test_sink>());
+    anon_send(registry, http_dispatch{make_request("GET", "/slow"), sinks[i]});
+  }
+  consume_messages();
+  // Full, and every client still waits: no room.
+  CAF_CHECK_EQUAL(call("GET", "/slow").code, errc::overloaded);
+  // Two clients leave; the next request finds room at once (after the
+  // scan's pause), and theirs are dropped.
+  sinks[0]->gone = true;
+  sinks[2]->gone = true;
+  advance_time(std::chrono::milliseconds{100});
+  consume_messages();
+  auto late = std::make_shared<test_sink>();
+  anon_send(registry, http_dispatch{make_request("GET", "/slow"), late});
+  consume_messages();
+  CAF_CHECK(!late->result);
+  CAF_REQUIRE(sinks[0]->result);
+  CAF_CHECK_EQUAL(sinks[0]->result->code, errc::request_timeout);
+  CAF_CHECK(!sinks[1]->result);
+  CAF_REQUIRE(sinks[2]->result);
+  CAF_CHECK_EQUAL(sinks[2]->result->code, errc::request_timeout);
+}
+
+CAF_TEST(an owner that withdrew everything still fails its waiting requests) {
+  auto owner = spawn_owner(silent_owner);
+  CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/slow", "slow")}));
+  auto sink = std::make_shared<test_sink>();
+  anon_send(registry, http_dispatch{make_request("GET", "/slow"), sink});
+  consume_messages();
+  anon_send(registry, withdraw_atom::value, owner);
+  consume_messages();
+  anon_send_exit(owner, caf::exit_reason::kill);
+  consume_messages();
+  CAF_REQUIRE(sink->result);
+  CAF_CHECK_EQUAL(sink->result->code, errc::owner_down);
 }
 
 CAF_TEST(an endpoint that requires auth stays closed without auth service) {

@@ -16,14 +16,10 @@ namespace {
 caf::behavior crashy(caf::event_based_actor* self, module_context ctx) {
   return {
     [self, ctx](start_atom) {
-      endpoint x;
-      x.method = "GET";
-      x.pattern = "/crash";
-      x.handler = "crash";
-      x.module = ctx.name;
       return self->delegate(ctx.registry, register_atom::value,
                             caf::actor_cast<caf::actor>(self),
-                            std::vector<endpoint>{x});
+                            std::vector<endpoint>{make_endpoint(
+                              "GET", "/crash", "crash", ctx.name)});
     },
     [self](http_request&) {
       // Dies holding the request, as a crash in the middle of work would.
