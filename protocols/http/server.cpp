@@ -5,6 +5,10 @@
 // results back strictly in request order. Responses are serialized by hand
 // into one header string plus the body, written with a single gather write.
 //
+// The header section alone decides a request: its framing is checked before
+// any body byte is parsed, and trailer fields of a chunked body never reach
+// the request.
+//
 // Timeouts use one lazily re-armed timer per connection instead of the
 // deadlines of `beast::tcp_stream`: the stream's read deadline cannot change
 // while a read is pending, but a pipelining connection reads on while
@@ -70,6 +74,10 @@ constexpr size_t header_read_size = 4 * 1024;
 
 /// Responses written by one gather write at most.
 constexpr size_t max_batch = 16;
+
+/// Empty lines ignored before a request line at most (RFC 9112, 2.2); more
+/// make the request malformed.
+constexpr size_t max_empty_lines = 4;
 
 /// After we close our side, the time and the bytes we still read and discard
 /// so that the peer receives our last response instead of a reset.
@@ -174,6 +182,51 @@ bool reserved_field(std::string_view name) noexcept {
   return false;
 }
 
+std::string_view to_std(beast::string_view str) noexcept {
+  return {str.data(), str.size()};
+}
+
+/// Strips optional whitespace (SP, HTAB) from both ends.
+std::string_view trim_ows(std::string_view str) noexcept {
+  auto ows = [](char c) {
+    return c == ' ' || c == '\t';
+  };
+  while (!str.empty() && ows(str.front()))
+    str.remove_prefix(1);
+  while (!str.empty() && ows(str.back()))
+    str.remove_suffix(1);
+  return str;
+}
+
+/// Returns why the body framing of `msg` is unsafe, or null. Beast frames a
+/// body as chunked only if `chunked` is the final coding, and otherwise by
+/// Content-Length or as no body at all, where a proxy in front of us may see
+/// a different request boundary. We implement no coding but chunked, so
+/// anything but a lone `chunked` on HTTP/1.1 is refused (RFC 9112, 6.1 and
+/// 6.3).
+const char* framing_problem(const bhttp::request_header<>& msg) {
+  auto [first, last] = msg.equal_range(bhttp::field::transfer_encoding);
+  if (first == last)
+    return nullptr;
+  if (msg.version() < 11)
+    return "Transfer-Encoding is not allowed in an HTTP/1.0 request";
+  if (msg.count(bhttp::field::content_length) > 0)
+    return "Transfer-Encoding and Content-Length must not both be present";
+  if (std::next(first) != last ||
+      !iequals(trim_ows(to_std(first->value())), "chunked"))
+    return "unsupported Transfer-Encoding; only chunked is accepted";
+  return nullptr;
+}
+
+/// The first X-Request-Id of `msg` if it is valid, else an empty string. One
+/// rule for every path: the first occurrence counts.
+std::string given_request_id(const bhttp::request_header<>& msg) {
+  auto it = msg.find("X-Request-Id");
+  if (it == msg.end() || !valid_request_id(to_std(it->value())))
+    return {};
+  return std::string{to_std(it->value())};
+}
+
 std::string remote_string(const tcp::socket& sock) {
   error_code ec;
   auto ep = sock.remote_endpoint(ec);
@@ -253,9 +306,12 @@ public:
       , stream_(std::move(sock))
       , timer_(stream_.get_executor())
       , buffer_(opts_.max_header_bytes + max_read_size)
+      , gone_(std::make_shared<std::atomic<bool>>(false))
       , counted_(counted) {
     // Nothing to do
   }
+
+  ~connection() { gone_->store(true, std::memory_order_release); }
 
   net::any_io_executor executor() { return stream_.get_executor(); }
 
@@ -309,6 +365,17 @@ public:
       error_code ec;
       if (reading_)
         stream_.socket().shutdown(tcp::socket::shutdown_receive, ec);
+
+      // The last response that is still to be written announces the close
+      // that follows it; the ones before it do not, or the client would
+      // discard them.
+      for (auto i = queue_.rbegin(); i != queue_.rend(); ++i) {
+        if (i->interim)
+          continue;
+        if (!i->sealed)
+          i->keep_alive = false;
+        break;
+      }
       maybe_finish();
     });
   }
@@ -329,6 +396,9 @@ private:
     bool head_only = false;
     bool keep_alive = true;
     bool ready = false;
+    /// `head` is complete: the connection field and the empty line are
+    /// added right before the write, so that a drain can still add `close`.
+    bool sealed = false;
     /// `100 Continue`: written in order but answers no request.
     bool interim = false;
   };
@@ -352,6 +422,13 @@ private:
   void read_more() {
     if (read_closed_ || reading_ || closed_)
       return;
+
+    // An idle connection keeps no large buffer: a body may have grown it.
+    bool between_requests = !parser_ || !parser_->got_some();
+    if (between_requests && buffer_.size() == 0 &&
+        buffer_.capacity() > header_read_size)
+      buffer_.shrink_to_fit();
+
     // Small reads for headers keep idle connections small; a body gets
     // large reads.
     auto want =
@@ -360,8 +437,12 @@ private:
     auto n =
       std::min(std::max(want, buffer_.capacity() - buffer_.size()), room);
     if (n == 0) {
-      // Only unparsed header bytes fill the buffer: the parser's limit.
-      on_parse_error(bhttp::error::header_limit);
+      // Unparsed bytes fill the buffer: past the header, only a chunk-size
+      // line or the trailer section waits for more; before, the header.
+      if (parser_ && parser_->is_header_done())
+        on_chunk_line_limit();
+      else
+        on_parse_error(bhttp::error::header_limit);
       return;
     }
     reading_ = true;
@@ -383,7 +464,18 @@ private:
     if (ec) {
       // End of stream, reset, or our own cancel: nothing more to read. A
       // partial request of a peer that left gets no answer.
+      bool ours = read_closed_;
       read_closed_ = true;
+      if (!ours) {
+        // The client ended its side. It may still read (a half-close), but
+        // usually it went away: its requests are abandoned. After a reset
+        // nothing can reach it anymore.
+        gone_->store(true, std::memory_order_release);
+        if (ec != net::error::eof) {
+          close_now();
+          return;
+        }
+      }
       maybe_finish();
       return;
     }
@@ -413,6 +505,10 @@ private:
         }
         new_parser();
       }
+      if (!parser_->got_some() && !skip_empty_lines()) {
+        read_more();
+        return;
+      }
       if (buffer_.size() == 0) {
         read_more();
         return;
@@ -429,11 +525,10 @@ private:
         on_parse_error(ec);
         return;
       }
-      if (!header_checked_ && parser_->is_header_done()) {
-        header_checked_ = true;
-        if (!on_header())
-          return;
-      }
+      // The header decides before any body byte is parsed, and before a
+      // request without a body is dispatched: the parser stops after it.
+      if (!header_checked_ && parser_->is_header_done() && !on_header())
+        return;
       if (parser_->is_done()) {
         on_request();
         continue;
@@ -445,22 +540,71 @@ private:
     }
   }
 
+  // Drops the empty lines that may precede a request line. Returns false if
+  // the buffer holds nothing else yet.
+  bool skip_empty_lines() {
+    while (empty_lines_ < max_empty_lines) {
+      auto bytes = buffer_.data();
+      std::string_view buffered{static_cast<const char*>(bytes.data()),
+                                bytes.size()};
+      if (buffered.empty() || buffered == "\r")
+        break;
+      if (buffered.compare(0, 2, "\r\n") != 0)
+        return true;
+      buffer_.consume(2);
+      ++empty_lines_;
+    }
+    if (buffer_.size() > 0 && empty_lines_ == max_empty_lines)
+      return true;
+    // Nothing of a request arrived yet: the idle clock goes on.
+    if (buffer_.size() == 0)
+      request_started_ = false;
+    return false;
+  }
+
   void new_parser() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(
       std::min<size_t>(opts_.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(opts_.max_body_bytes);
     parsed_bytes_ = 0;
+    empty_lines_ = 0;
     header_checked_ = false;
   }
 
-  // Checks the header of the current request. Returns false if it failed.
+  // Checks the header of the current request and keeps what the request
+  // gets from it. Returns false if the request failed.
   bool on_header() {
     auto& msg = parser_->get();
     if (msg.target().size() > opts_.max_target_bytes) {
       fail(errc::uri_too_long, target_limit_message());
       return false;
     }
+    if (auto problem = framing_problem(msg)) {
+      fail(errc::bad_request, problem);
+      return false;
+    }
+
+    // Keep the header fields now: the trailer fields of a chunked body land
+    // in the same message later and must not count (RFC 9110, 6.5.1).
+    auto& req = next_;
+    req = http_request{};
+    req.method.assign(msg.method_string().data(), msg.method_string().size());
+    req.target.assign(msg.target().data(), msg.target().size());
+    req.headers.reserve(std::distance(msg.begin(), msg.end()));
+    for (auto& f : msg) {
+      auto& name = req.headers
+                     .emplace_back(std::string{to_std(f.name_string())},
+                                   std::string{to_std(f.value())})
+                     .first;
+      lower_ascii(name);
+    }
+    req.request_id = given_request_id(msg);
+    if (req.request_id.empty())
+      req.request_id = make_request_id();
+    req.remote = remote_;
+    next_keep_alive_ = parser_->keep_alive();
+    header_checked_ = true;
 
     // Answer `Expect: 100-continue` unless the body is already here.
     if (msg.version() >= 11 && !parser_->is_done()) {
@@ -477,6 +621,14 @@ private:
 
   void on_parse_error(error_code ec) {
     if (ec == bhttp::error::body_limit) {
+      // A Content-Length above the limit fails before the header counts as
+      // done; a forbidden Transfer-Encoding next to it still makes it a 400.
+      if (parser_ && !parser_->is_header_done()) {
+        if (auto problem = framing_problem(parser_->get())) {
+          fail(errc::bad_request, problem);
+          return;
+        }
+      }
       std::string msg = "the request body exceeds the limit of ";
       append_uint(msg, opts_.max_body_bytes);
       msg += " bytes";
@@ -507,6 +659,44 @@ private:
     }
   }
 
+  // A chunk-size line (with its extensions) or the trailer section of a
+  // chunked body fills the buffer without ending. That is a bad body, not a
+  // large header: 400, or 413 if the chunk size it starts with already
+  // exceeds what is left of the body limit.
+  void on_chunk_line_limit() {
+    auto bytes = buffer_.data();
+    std::string_view line{static_cast<const char*>(bytes.data()), bytes.size()};
+    // The parser keeps the CRLF after a chunk's data with the next line.
+    if (line.compare(0, 2, "\r\n") == 0)
+      line.remove_prefix(2);
+    uint64_t size = 0;
+    bool too_large = false;
+    for (auto c : line) {
+      int digit = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
+      if (digit < 0)
+        break;
+      size = size * 16 + static_cast<uint64_t>(digit);
+      if (size > opts_.max_body_bytes) {
+        too_large = true;
+        break;
+      }
+    }
+    auto received = parser_->get().body().size();
+    if (too_large || received > opts_.max_body_bytes ||
+        size > opts_.max_body_bytes - received) {
+      on_parse_error(bhttp::error::body_limit);
+      return;
+    }
+    std::string msg = "a chunk-size line or the trailer section exceeds the "
+                      "limit of ";
+    append_uint(msg, buffer_.max_size());
+    msg += " bytes";
+    fail(errc::bad_request, msg);
+  }
+
   std::string target_limit_message() const {
     std::string msg = "the request target exceeds the limit of ";
     append_uint(msg, opts_.max_target_bytes);
@@ -517,39 +707,28 @@ private:
   // Turns the complete message in `parser_` into a request and dispatches
   // it; a target that does not parse gets its 400 right away.
   void on_request() {
-    bool keep_alive = parser_->keep_alive() && !draining_;
-    auto msg = parser_->release();
+    // Method, target, fields, ID and keep-alive come from the header alone.
+    auto& msg = parser_->get();
+    auto req = std::move(next_);
+    next_ = http_request{};
+    req.body = std::move(msg.body());
+    bool keep_alive = next_keep_alive_ && !draining_;
+    auto version = msg.version();
+    bool head_only = msg.method() == bhttp::verb::head;
     parser_.reset();
+    header_checked_ = false;
 
     // Whatever follows in the buffer already belongs to the next request.
     request_started_ = buffer_.size() > 0;
     read_since_ = clock_type::now();
-
-    http_request req;
-    req.method.assign(msg.method_string().data(), msg.method_string().size());
-    req.target.assign(msg.target().data(), msg.target().size());
-    req.headers.reserve(std::distance(msg.begin(), msg.end()));
-    const std::string* given_id = nullptr;
-    for (auto& f : msg) {
-      auto& [name, value] = req.headers.emplace_back(
-        std::string{f.name_string().data(), f.name_string().size()},
-        std::string{f.value().data(), f.value().size()});
-      lower_ascii(name);
-      if (name == "x-request-id")
-        given_id = &value;
-    }
-    req.request_id =
-      given_id && valid_request_id(*given_id) ? *given_id : make_request_id();
-    req.body = std::move(msg.body());
-    req.remote = remote_;
 
     // Reserve the response slot in request order.
     auto& s = queue_.emplace_back();
     auto seq = first_seq_ + queue_.size() - 1;
     ++pending_requests_;
     s.request_id = req.request_id;
-    s.version = msg.version();
-    s.head_only = msg.method() == bhttp::verb::head;
+    s.version = version;
+    s.head_only = head_only;
     s.keep_alive = keep_alive;
     if (!keep_alive)
       read_closed_ = true;
@@ -576,19 +755,17 @@ private:
     read_closed_ = true;
     auto& s = queue_.emplace_back();
     ++pending_requests_;
-    // Echo the client's ID if the header got that far.
-    if (parser_) {
-      auto& msg = parser_->get();
-      if (auto it = msg.find("X-Request-Id"); it != msg.end()) {
-        std::string_view id{it->value().data(), it->value().size()};
-        if (valid_request_id(id))
-          s.request_id.assign(id.data(), id.size());
-      }
-    }
+    // Echo the client's ID if the header got that far; once it is complete,
+    // the ID the request got then, whatever the trailer fields say.
+    if (header_checked_)
+      s.request_id = next_.request_id;
+    else if (parser_)
+      s.request_id = given_request_id(parser_->get());
     if (s.request_id.empty())
       s.request_id = make_request_id();
     s.keep_alive = false;
     parser_.reset();
+    header_checked_ = false;
     dispatch_result result;
     result.code = code;
     result.message = message;
@@ -678,14 +855,22 @@ private:
       append_uint(out, s.body.size());
       out += "\r\n";
     }
+    if (s.head_only)
+      s.body.clear();
+    s.ready = true;
+  }
+
+  // Completes the head of a response that is about to be written.
+  static void seal(slot& s) {
+    if (s.interim || s.sealed)
+      return;
+    auto& out = s.head;
     if (!s.keep_alive)
       out += "Connection: close\r\n";
     else if (s.version == 10)
       out += "Connection: keep-alive\r\n";
     out += "\r\n";
-    if (s.head_only)
-      s.body.clear();
-    s.ready = true;
+    s.sealed = true;
   }
 
   // Writes the ready responses at the front of the queue, in order.
@@ -696,6 +881,7 @@ private:
     size_t nbufs = 0;
     while (n < queue_.size() && n < max_batch && queue_[n].ready) {
       auto& s = queue_[n++];
+      seal(s);
       bufs_[nbufs++] = net::buffer(s.head);
       if (!s.body.empty())
         bufs_[nbufs++] = net::buffer(s.body);
@@ -802,6 +988,7 @@ private:
     if (closed_)
       return;
     closed_ = true;
+    gone_->store(true, std::memory_order_release);
     error_code ec;
     stream_.socket().close(ec);
     timer_.cancel();
@@ -911,7 +1098,17 @@ private:
   std::optional<request_parser> parser_;
   /// Bytes that `parser_` consumed so far.
   size_t parsed_bytes_ = 0;
+  /// Empty lines skipped before the current request.
+  size_t empty_lines_ = 0;
+  /// The request being read, as its header section made it: set once the
+  /// header is checked; the body joins it at the end.
+  http_request next_;
+  bool next_keep_alive_ = true;
   std::string remote_;
+  /// Set once nobody waits for the responses anymore: the connection closed
+  /// or the client ended its side. Shared with the reply sinks, which may
+  /// outlive the connection.
+  std::shared_ptr<std::atomic<bool>> gone_;
 
   /// Response slots; `queue_[i]` has sequence number `first_seq_ + i`.
   std::deque<slot> queue_;
@@ -955,9 +1152,10 @@ private:
 class sink_impl final : public reply_sink {
 public:
   sink_impl(shared_state_ptr state, std::weak_ptr<connection> conn,
-            uint64_t seq)
+            std::shared_ptr<const std::atomic<bool>> gone, uint64_t seq)
       : state_(std::move(state))
       , conn_(std::move(conn))
+      , gone_(std::move(gone))
       , seq_(seq) {
     // Nothing to do
   }
@@ -982,6 +1180,12 @@ public:
     send(std::move(result));
   }
 
+  // Reads a flag instead of locking the connection: a lock could make this
+  // thread the one that destroys the connection, after its io_context.
+  bool abandoned() const noexcept override {
+    return gone_->load(std::memory_order_acquire);
+  }
+
 private:
   void send(dispatch_result&& result) {
     // Hold the gate while touching the connection: once closed, the
@@ -1001,12 +1205,13 @@ private:
 
   shared_state_ptr state_;
   std::weak_ptr<connection> conn_;
+  std::shared_ptr<const std::atomic<bool>> gone_;
   uint64_t seq_;
   std::atomic<bool> delivered_{false};
 };
 
 void connection::dispatch(http_request&& req, uint64_t seq) {
-  auto sink = std::make_shared<sink_impl>(state_, weak_from_this(), seq);
+  auto sink = std::make_shared<sink_impl>(state_, weak_from_this(), gone_, seq);
   // An exception from the dispatcher destroys the sink, which answers 500.
   try {
     state_->dispatcher->dispatch(std::move(req), std::move(sink));
