@@ -437,6 +437,9 @@ private:
     auto n =
       std::min(std::max(want, buffer_.capacity() - buffer_.size()), room);
     if (n == 0) {
+      // Paused with a full buffer: wait for the pipeline to drain.
+      if (paused_)
+        return;
       // Unparsed bytes fill the buffer: past the header, only a chunk-size
       // line or the trailer section waits for more; before, the header.
       if (parser_ && parser_->is_header_done())
@@ -501,6 +504,9 @@ private:
         // A new request starts: stop reading while too many wait.
         if (pending_requests_ >= opts_.max_pipelined) {
           paused_ = true;
+          // Keep a read pending while the buffer has room, so that a client
+          // that leaves is noticed even now and its requests are abandoned.
+          read_more();
           return;
         }
         new_parser();

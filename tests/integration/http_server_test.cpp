@@ -1464,6 +1464,41 @@ CAF_TEST(a reply sink is abandoned once its client disconnects) {
   CAF_CHECK(serves_normally());
 }
 
+CAF_TEST(a client that leaves while its pipeline is full is noticed) {
+  auto opts = test_options();
+  opts.max_pipelined = 1;
+  start(opts);
+  auto c = std::make_unique<client>(port);
+  // The first request fills the pipeline; the second waits in the buffer.
+  CAF_REQUIRE(c->send(get("/hold/1") + get("/hold/2")));
+  auto held = wait_for_held(*disp, 1);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  std::this_thread::sleep_for(100ms);
+  CAF_CHECK(!held[0]->abandoned());
+  c.reset();
+  CAF_CHECK(eventually([&] { return held[0]->abandoned(); }));
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a paused connection goes on once its pipeline drains) {
+  auto opts = test_options();
+  opts.max_pipelined = 1;
+  start(opts);
+  client c{port};
+  CAF_REQUIRE(c.send(get("/hold/1")));
+  auto held = wait_for_held(*disp, 1);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  // More requests arrive while paused; they wait, then all are answered.
+  CAF_REQUIRE(c.send(get("/echo/2") + get("/echo/3")));
+  std::this_thread::sleep_for(50ms);
+  held[0]->deliver(dispatch_result{});
+  for (int i = 0; i < 3; ++i) {
+    auto res = c.read();
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->result_int(), 200u);
+  }
+}
+
 CAF_TEST(a reply sink is abandoned once its client resets the connection) {
   client c{port};
   CAF_REQUIRE(c.send(get("/hold")));
