@@ -166,6 +166,26 @@ CAF_TEST(modules start one after the other in config order) {
   CAF_CHECK_EQUAL(get_str("/health/modules/crashy", 200, "state"), "starting");
 }
 
+CAF_TEST(a module that never finishes starting fails the start at the timeout) {
+  cfg.modules = {"system", "stuck"};
+  spawn();
+  auto rh = self->request(supervisor, caf::infinite, start_atom::value);
+  consume_messages();
+  // The request to the module carries a timeout; only the clock can end it.
+  advance_time(std::chrono::seconds{14});
+  consume_messages();
+  CAF_CHECK(self->mailbox().empty());
+  advance_time(std::chrono::seconds{2});
+  consume_messages();
+  std::string detail;
+  rh.receive([](std::string&, uint64_t) { CAF_FAIL("start succeeded"); },
+             [&](caf::error& err) { detail = sys.render(err); });
+  CAF_CHECK_NOT_EQUAL(detail.find("module 'stuck' failed to start"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(detail.find("request_timeout"), std::string::npos);
+  CAF_CHECK_EQUAL(get_str("/health/modules/stuck", 200, "state"), "failed");
+}
+
 CAF_TEST(a module that fails to start fails the start) {
   cfg.modules = {"system", "crashy"};
   table.modules[1].spawn = [](caf::actor_system& sys, const module_context&) {
