@@ -322,7 +322,7 @@ std::string usage(const factory_table& table) {
     "  --bind ADDR        address to listen on (default: 127.0.0.1)\n"
     "  --modules A,B      modules to run, replacing the config's list\n"
     "  --log-level LEVEL  trace, debug, info, warn, error or off\n"
-    "  --help             print this text and exit\n"
+    "  --help, -h         print this text and exit\n"
     "  --version          print the version and exit\n"
     "\n"
     "modules:\n";

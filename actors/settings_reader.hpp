@@ -4,7 +4,9 @@
 // the core's config and by every module's and protocol's settings section.
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,5 +27,27 @@ std::string read_uint(const nlohmann::json& x, const std::string& key,
   out = static_cast<T>(val);
   return {};
 }
+
+/// One whole-number key of a settings section.
+struct uint_key {
+  const char* name;
+  uint64_t lo;
+  uint64_t hi;
+  std::function<void(uint64_t)> store;
+};
+
+/// A key `name` in [lo, hi] that lands in `out`.
+template <class T>
+uint_key uint_field(const char* name, uint64_t lo, uint64_t hi, T& out) {
+  return {name, lo, hi, [&out](uint64_t x) {
+            out = static_cast<T>(x);
+          }};
+}
+
+/// Reads a settings section, a JSON object `text` whose keys are all among
+/// `keys`. Returns an empty string, or an error that starts with the key (or
+/// with `<section>` when the text is no JSON object).
+std::string read_uint_section(const std::string& text,
+                              const std::vector<uint_key>& keys);
 
 } // namespace sb

@@ -108,19 +108,8 @@ caf::behavior testing_actor(caf::stateful_actor<testing_state>* self,
 } // namespace
 
 std::string parse_settings(const std::string& text, testing_settings& out) {
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (!doc.is_object())
-    return "<section>: expected an object";
-  for (auto& [key, val] : doc.items()) {
-    if (key == "max_stall_ms") {
-      if (auto err = read_uint(val, key, 0, 3'600'000, out.max_stall_ms);
-          !err.empty())
-        return err;
-    } else {
-      return key + ": unknown key";
-    }
-  }
-  return {};
+  return read_uint_section(
+    text, {uint_field("max_stall_ms", 0, 3'600'000, out.max_stall_ms)});
 }
 
 module_factory make_factory() {

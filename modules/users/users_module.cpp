@@ -366,19 +366,8 @@ caf::behavior users_actor(caf::stateful_actor<users_state>* self,
 } // namespace
 
 std::string parse_settings(const std::string& text, users_settings& out) {
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (!doc.is_object())
-    return "<section>: expected an object";
-  for (auto& [key, val] : doc.items()) {
-    if (key == "max_users") {
-      if (auto err = read_uint(val, key, 1, 100'000'000, out.max_users);
-          !err.empty())
-        return err;
-    } else {
-      return key + ": unknown key";
-    }
-  }
-  return {};
+  return read_uint_section(
+    text, {uint_field("max_users", 1, 100'000'000, out.max_users)});
 }
 
 caf::actor spawn(caf::actor_system& sys, const module_context& ctx) {
