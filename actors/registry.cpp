@@ -327,7 +327,9 @@ private:
       if (p.done.sink && p.done.sink->abandoned())
         gone.push_back(seq);
     for (auto seq : gone)
-      abort(seq, errc::request_timeout, "the client went away");
+      abort(seq, errc::overloaded,
+            "dropped: too many requests wait and the client closed its "
+            "side of the connection");
     if (gone.empty())
       next_abandoned_scan_ = now + std::chrono::milliseconds{100};
     else

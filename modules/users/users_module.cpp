@@ -62,9 +62,14 @@ bool valid_name(const std::string& str) {
   if (n == 0 || n > max_name_chars)
     return false;
   bool visible = false;
-  for (auto c : str) {
-    auto u = static_cast<unsigned char>(c);
+  for (size_t i = 0; i < str.size(); ++i) {
+    auto u = static_cast<unsigned char>(str[i]);
+    // C0 controls, DEL, and C1 controls (U+0080 to U+009F: 0xC2 0x80-0x9F),
+    // which some terminals take as escape sequences.
     if (u < 0x20 || u == 0x7F)
+      return false;
+    if (u == 0xC2 && i + 1 < str.size() &&
+        static_cast<unsigned char>(str[i + 1]) <= 0x9F)
       return false;
     if (u != ' ')
       visible = true;
@@ -284,7 +289,7 @@ private:
     auto from = order_.begin();
     if (auto str = find_field(req.query, "cursor")) {
       auto seq = decode_cursor(*str);
-      if (!seq)
+      if (!seq || *seq >= next_seq_)
         return field_error("cursor", "is not a cursor this server issued");
       from = order_.upper_bound(*seq);
     }

@@ -424,6 +424,15 @@ private:
   void read_more() {
     if (read_closed_ || reading_ || closed_)
       return;
+    if (peer_eof_) {
+      // Nothing more will come. While paused, buffered requests wait for
+      // their turn; otherwise reading is over.
+      if (!paused_) {
+        read_closed_ = true;
+        maybe_finish();
+      }
+      return;
+    }
 
     // An idle connection keeps no large buffer: a body may have grown it.
     bool between_requests = !parser_ || !parser_->got_some();
@@ -467,21 +476,24 @@ private:
       return;
     }
     if (ec) {
-      // End of stream, reset, or our own cancel: nothing more to read. A
-      // partial request of a peer that left gets no answer.
-      bool ours = read_closed_;
-      read_closed_ = true;
-      if (!ours) {
-        // The client ended its side. It may still read (a half-close), but
-        // usually it went away: its requests are abandoned. After a reset
-        // nothing can reach it anymore.
-        gone_->store(true, std::memory_order_release);
-        if (ec != net::error::eof) {
-          close_now();
-          return;
-        }
+      if (read_closed_) {
+        // Our own cancel.
+        maybe_finish();
+        return;
       }
-      maybe_finish();
+      // The client ended its side. It may still read (a half-close), but
+      // usually it went away: its requests are abandoned. After a reset
+      // nothing can reach it anymore.
+      gone_->store(true, std::memory_order_release);
+      if (ec != net::error::eof) {
+        read_closed_ = true;
+        close_now();
+        return;
+      }
+      // End of stream: complete requests already buffered still get their
+      // answers; a partial one gets none (see read_more).
+      peer_eof_ = true;
+      parse();
       return;
     }
     buffer_.commit(len);
@@ -649,10 +661,18 @@ private:
       if (parser_ && parsed_bytes_ > 0) {
         line = parser_->get().target().size();
       } else {
+        // Measure the target alone: from the first space to the next one,
+        // or to the end of what arrived. A long method is no long target.
         auto bytes = buffer_.data();
         std::string_view buffered{static_cast<const char*>(bytes.data()),
                                   bytes.size()};
-        line = std::min(buffered.find("\r\n"), buffered.size());
+        buffered =
+          buffered.substr(0, std::min(buffered.find("\r\n"), buffered.size()));
+        auto first = buffered.find(' ');
+        if (first != std::string_view::npos) {
+          auto target = buffered.substr(first + 1);
+          line = std::min(target.find(' '), target.size());
+        }
       }
       if (line > opts_.max_target_bytes) {
         fail(errc::uri_too_long, target_limit_message());
@@ -1134,6 +1154,8 @@ private:
   bool writing_ = false;
   /// No further request will be read.
   bool read_closed_ = false;
+  /// The client ended its sending side; buffered requests are still served.
+  bool peer_eof_ = false;
   /// Reading waits for pending requests to drop below `max_pipelined`.
   bool paused_ = false;
   bool header_checked_ = false;

@@ -1499,6 +1499,37 @@ CAF_TEST(a paused connection goes on once its pipeline drains) {
   }
 }
 
+CAF_TEST(a long method is a large header and no long target) {
+  client c{port};
+  auto res =
+    c.request(std::string(20000, 'A') + " / HTTP/1.1\r\nHost: x\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 431u);
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a half closed client gets an answer to every complete request) {
+  auto opts = test_options();
+  opts.max_pipelined = 2;
+  start(opts);
+  client c{port};
+  std::string raw;
+  for (int i = 0; i < 6; ++i)
+    raw += get("/echo/" + std::to_string(i));
+  // A partial request after the complete ones gets no answer.
+  raw += "GET /echo/partial HTT";
+  CAF_REQUIRE(c.send(raw));
+  c.shutdown_send();
+  for (int i = 0; i < 6; ++i) {
+    auto res = c.read();
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->result_int(), 200u);
+    CAF_CHECK_NOT_EQUAL(res->body().find("\"" + std::to_string(i) + "\""),
+                        std::string::npos);
+  }
+  CAF_CHECK(c.closed_by_peer());
+}
+
 CAF_TEST(a reply sink is abandoned once its client resets the connection) {
   client c{port};
   CAF_REQUIRE(c.send(get("/hold")));

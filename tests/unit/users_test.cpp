@@ -115,6 +115,9 @@ CAF_TEST(bad input gets 400 naming the field) {
     "email");
   CAF_CHECK_EQUAL(
     bad_field("POST", "/api/users", R"({"name":"A","email":"a@b"})"), "email");
+  // C1 controls, such as U+009B (a terminal's CSI), are control characters.
+  CAF_CHECK_EQUAL(bad_field("POST", "/api/users", "{\"name\":\"a\u009bb\"}"),
+                  "name");
   CAF_CHECK_EQUAL(bad_field("POST", "/api/users", R"({"name":"A","x":1})"),
                   "x");
   CAF_CHECK_EQUAL(bad_field("POST", "/api/users", R"({"name":"A","id":"1"})"),
@@ -227,7 +230,8 @@ CAF_TEST(list refuses a bad limit or cursor naming it) {
   for (auto q : {"limit=0", "limit=101", "limit=x", "limit=", "limit=-1"})
     CAF_CHECK_EQUAL(bad_field("GET", std::string{"/api/users?"} + q, ""),
                     "limit");
-  for (auto q : {"cursor=", "cursor=zz", "cursor=c", "cursor=cXYZ"})
+  for (auto q : {"cursor=", "cursor=zz", "cursor=c", "cursor=cXYZ",
+                 "cursor=cffffffffffffffff"})
     CAF_CHECK_EQUAL(bad_field("GET", std::string{"/api/users?"} + q, ""),
                     "cursor");
 }
