@@ -362,6 +362,10 @@ public:
         close_now();
         return;
       }
+      // A request whose header arrived is in flight: its body may still
+      // come, within the drain time; on_request closes reading after it.
+      if (parser_ && parser_->is_header_done() && !parser_->is_done())
+        return;
       read_closed_ = true;
       // A pending read completes with end of stream.
       error_code ec;

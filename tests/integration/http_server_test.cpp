@@ -1431,6 +1431,25 @@ CAF_TEST(during a drain only the last response announces the close) {
   CAF_CHECK(c.closed_by_peer());
 }
 
+CAF_TEST(during a drain a request whose body is on its way is answered) {
+  client c{port};
+  CAF_REQUIRE(c.send("POST /echo/late HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: 10\r\n\r\n01234"));
+  std::this_thread::sleep_for(50ms);
+  std::thread stopper{[&] {
+    srv->stop(5000);
+  }};
+  std::this_thread::sleep_for(100ms);
+  CAF_REQUIRE(c.send("56789"));
+  auto res = c.read();
+  stopper.join();
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200u);
+  CAF_CHECK_NOT_EQUAL(res->body().find("0123456789"), std::string::npos);
+  CAF_CHECK_EQUAL(header_of(*res, "Connection"), "close");
+  CAF_CHECK(c.closed_by_peer());
+}
+
 CAF_TEST(during a drain an HTTP 1.0 keep alive response announces the close) {
   client c{port};
   CAF_REQUIRE(
