@@ -16,8 +16,9 @@
 namespace sb::modules::testing {
 
 struct testing_settings {
-  /// Longest stall `ms` accepts.
-  uint32_t max_stall_ms = 600000;
+  /// Longest stall `ms` accepts, and how long a stall without `ms` holds its
+  /// request before dropping it unanswered.
+  uint32_t max_stall_ms = 60000;
 };
 
 std::string parse_settings(const std::string& text, testing_settings& out);
