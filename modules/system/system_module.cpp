@@ -8,6 +8,7 @@
 #include "actors/atoms.hpp"
 #include "actors/error.hpp"
 #include "actors/messages.hpp"
+#include "actors/module.hpp"
 #include "modules/common/json_reply.hpp"
 
 namespace sb::modules::system {
@@ -35,9 +36,7 @@ json to_json(const module_info& x) {
 caf::behavior system_actor(caf::event_based_actor* self, module_context ctx) {
   return {
     [self, ctx](start_atom) {
-      return self->delegate(ctx.registry, register_atom::value,
-                            caf::actor_cast<caf::actor>(self),
-                            endpoints(ctx.name));
+      return register_endpoints(self, ctx, endpoints(ctx.name));
     },
     [self, ctx](http_request& req) {
       auto rp = self->make_response_promise();

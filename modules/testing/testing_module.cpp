@@ -10,6 +10,7 @@
 #include "actors/atoms.hpp"
 #include "actors/error.hpp"
 #include "actors/messages.hpp"
+#include "actors/module.hpp"
 #include "actors/settings_reader.hpp"
 #include "modules/common/json_reply.hpp"
 
@@ -81,9 +82,7 @@ caf::behavior testing_actor(caf::stateful_actor<testing_state>* self,
   parse_settings(ctx.settings, self->state.cfg);
   return {
     [self, ctx](start_atom) {
-      return self->delegate(ctx.registry, register_atom::value,
-                            caf::actor_cast<caf::actor>(self),
-                            endpoints(ctx.name));
+      return register_endpoints(self, ctx, endpoints(ctx.name));
     },
     [self](http_request& req) {
       auto rp = self->make_response_promise();

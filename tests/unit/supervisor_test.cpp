@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/module.hpp"
 #include "actors/supervisor.hpp"
 #include "modules/system/system_module.hpp"
 
@@ -16,10 +17,8 @@ namespace {
 caf::behavior crashy(caf::event_based_actor* self, module_context ctx) {
   return {
     [self, ctx](start_atom) {
-      return self->delegate(ctx.registry, register_atom::value,
-                            caf::actor_cast<caf::actor>(self),
-                            std::vector<endpoint>{make_endpoint(
-                              "GET", "/crash", "crash", ctx.name)});
+      return register_endpoints(
+        self, ctx, {make_endpoint("GET", "/crash", "crash", ctx.name)});
     },
     [self](http_request&) {
       // Dies holding the request, as a crash in the middle of work would.
