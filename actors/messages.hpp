@@ -2,8 +2,8 @@
 
 // Message types that actors exchange. Every type here has an `inspect()`
 // overload and is registered under the same name on every node (see
-// `add_message_types`), so that it crosses the network unchanged. This header
-// stays light: it pulls in no actor, no Beast and no JSON headers.
+// `register_message_types`), so that it crosses the network unchanged. This
+// header stays light: it pulls in no actor, no Beast and no JSON headers.
 
 #include <cstdint>
 #include <string>

@@ -14,7 +14,7 @@
 
 namespace sb {
 
-void add_message_types(caf::actor_system_config& cfg) {
+void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<endpoint>("sb.endpoint");
   cfg.add_message_type<std::vector<endpoint>>("sb.endpoint_list");
   cfg.add_message_type<http_request>("sb.http_request");
@@ -33,7 +33,7 @@ namespace {
 class system_config : public caf::actor_system_config {
 public:
   explicit system_config(const node_config& cfg) {
-    sb::add_message_types(*this);
+    sb::register_message_types(*this);
     set("scheduler.max-threads", cfg.effective_actor_threads());
     set("logger.console", caf::atom("none"));
   }

@@ -18,7 +18,7 @@ namespace sb {
 
 /// Registers every message type of the node with `cfg`, under the same
 /// names on every node, plus our error category.
-void add_message_types(caf::actor_system_config& cfg);
+void register_message_types(caf::actor_system_config& cfg);
 
 class node {
 public:

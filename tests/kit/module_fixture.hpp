@@ -45,7 +45,7 @@ namespace sb::test {
 
 /// Actor system config with every message type of the node.
 struct config : caf::actor_system_config {
-  config() { sb::add_message_types(*this); }
+  config() { sb::register_message_types(*this); }
 };
 
 /// Outcome of `module_fixture::call`: the owner's response, or the node's
