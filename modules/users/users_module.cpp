@@ -58,24 +58,24 @@ size_t count_chars(const std::string& str) {
   return n;
 }
 
-bool valid_name(const std::string& str) {
+/// What is wrong with `str` as a name, or an empty string.
+std::string name_problem(const std::string& str) {
   auto n = count_chars(str);
   if (n == 0 || n > max_name_chars)
-    return false;
+    return "must be 1 to 100 characters long, not " + std::to_string(n);
   bool visible = false;
   for (size_t i = 0; i < str.size(); ++i) {
     auto u = static_cast<unsigned char>(str[i]);
     // C0 controls, DEL, and C1 controls (U+0080 to U+009F: 0xC2 0x80-0x9F),
     // which some terminals take as escape sequences.
-    if (u < 0x20 || u == 0x7F)
-      return false;
-    if (u == 0xC2 && i + 1 < str.size() &&
-        static_cast<unsigned char>(str[i + 1]) <= 0x9F)
-      return false;
+    if (u < 0x20 || u == 0x7F ||
+        (u == 0xC2 && i + 1 < str.size() &&
+         static_cast<unsigned char>(str[i + 1]) <= 0x9F))
+      return "must not contain control characters";
     if (u != ' ')
       visible = true;
   }
-  return visible;
+  return visible ? std::string{} : "must not be only spaces";
 }
 
 bool valid_email(const std::string& str) {
@@ -189,9 +189,11 @@ private:
               const std::string* self_id) {
     for (auto& [key, val] : body.items()) {
       if (key == "name") {
-        if (!val.is_string() || !valid_name(val.get<std::string>()))
-          return field_error("name", "must be a string of 1 to 100 "
-                                     "characters, not only spaces");
+        if (!val.is_string())
+          return field_error("name", "must be a string");
+        if (auto problem = name_problem(val.get<std::string>());
+            !problem.empty())
+          return field_error("name", problem);
         name = val.get<std::string>();
       } else if (key == "email") {
         if (val.is_null()) {

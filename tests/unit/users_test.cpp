@@ -131,6 +131,21 @@ CAF_TEST(bad input gets 400 naming the field) {
   CAF_CHECK_EQUAL(status, 201);
 }
 
+CAF_TEST(a bad name is refused saying what is wrong with it) {
+  auto message_of = [&](const std::string& body) {
+    auto [status, res] = http("POST", "/api/users", body);
+    CAF_CHECK_EQUAL(status, 400);
+    return res["error"]["message"].get<std::string>();
+  };
+  CAF_CHECK_EQUAL(message_of(R"({"name":42})"), "name: must be a string");
+  CAF_CHECK_EQUAL(message_of(R"({"name":""})"),
+                  "name: must be 1 to 100 characters long, not 0");
+  CAF_CHECK_EQUAL(message_of(R"({"name":"  "})"),
+                  "name: must not be only spaces");
+  CAF_CHECK_EQUAL(message_of(R"({"name":"a\tb"})"),
+                  "name: must not contain control characters");
+}
+
 CAF_TEST(a body that is not a JSON object gets 400) {
   for (auto body : {"", "{", "[1,2]", "\"name\"", "null"}) {
     auto [status, res] = http("POST", "/api/users", body);

@@ -47,6 +47,20 @@ for c in $conn_counts; do
     die "BENCH_CONNECTIONS: expected numbers from 1 to 10000, got '$c'"
   fi
 done
+# The build's own packages come from tools/setup.sh; the benchmark adds wrk
+# and Node.js with npm, from Debian, when they are missing.
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if ((${#missing[@]} > 0)); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "bench: installing ${missing[*]}" >&2
+  $sudo apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+    --no-install-recommends "${missing[@]}" >&2
+fi
 for tool in cmake wrk node npm curl timeout; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
