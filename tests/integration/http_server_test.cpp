@@ -374,6 +374,13 @@ struct fixture {
   std::shared_ptr<fake_dispatcher> disp = std::make_shared<fake_dispatcher>();
   std::unique_ptr<http::server> srv;
   uint16_t port = 0;
+
+  /// Stops the server from another thread, with 5 s to drain; join it.
+  std::thread stop_in_background() {
+    return std::thread{[this] {
+      srv->stop(5000);
+    }};
+  }
 };
 
 } // namespace
@@ -990,9 +997,7 @@ CAF_TEST(stop lets a request in flight finish) {
   client c{port};
   CAF_REQUIRE(c.send(get("/slow/300/x")));
   std::this_thread::sleep_for(50ms);
-  std::thread stopper{[&] {
-    srv->stop(5000);
-  }};
+  auto stopper = stop_in_background();
   auto res = c.read();
   stopper.join();
   CAF_REQUIRE(res);
@@ -1415,9 +1420,7 @@ CAF_TEST(during a drain only the last response announces the close) {
   // drain starts before it is written.
   CAF_REQUIRE(c.send(get("/slow/300/a") + get("/echo/b")));
   std::this_thread::sleep_for(50ms);
-  std::thread stopper{[&] {
-    srv->stop(5000);
-  }};
+  auto stopper = stop_in_background();
   auto first = c.read();
   auto second = c.read();
   stopper.join();
@@ -1436,9 +1439,7 @@ CAF_TEST(during a drain a request whose body is on its way is answered) {
   CAF_REQUIRE(c.send("POST /echo/late HTTP/1.1\r\nHost: x\r\n"
                      "Content-Length: 10\r\n\r\n01234"));
   std::this_thread::sleep_for(50ms);
-  std::thread stopper{[&] {
-    srv->stop(5000);
-  }};
+  auto stopper = stop_in_background();
   std::this_thread::sleep_for(100ms);
   CAF_REQUIRE(c.send("56789"));
   auto res = c.read();
@@ -1455,9 +1456,7 @@ CAF_TEST(during a drain an HTTP 1.0 keep alive response announces the close) {
   CAF_REQUIRE(
     c.send("GET /slow/300/x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
   std::this_thread::sleep_for(50ms);
-  std::thread stopper{[&] {
-    srv->stop(5000);
-  }};
+  auto stopper = stop_in_background();
   auto res = c.read();
   stopper.join();
   CAF_REQUIRE(res);
