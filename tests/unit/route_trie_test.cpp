@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "actors/route_trie.hpp"
+#include "protocols/http/target.hpp"
 
 using namespace sb;
 
@@ -17,16 +18,13 @@ path_pattern pattern(const std::string& str) {
   return result;
 }
 
+/// The path segments the HTTP layer makes of `path`.
 std::vector<std::string> split(const std::string& path) {
   std::vector<std::string> result;
-  size_t pos = 1;
-  while (pos <= path.size() && path.size() > 1) {
-    auto end = path.find('/', pos);
-    if (end == std::string::npos)
-      end = path.size();
-    result.push_back(path.substr(pos, end - pos));
-    pos = end + 1;
-  }
+  sb::field_list query;
+  std::string error;
+  auto code = sb::http::parse_target(path, result, query, error);
+  CAF_REQUIRE_EQUAL(code, sb::errc::none);
   return result;
 }
 

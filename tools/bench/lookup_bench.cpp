@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "actors/route_trie.hpp"
+#include "protocols/http/target.hpp"
 
 namespace {
 
@@ -73,15 +74,15 @@ void add_group(size_t group, std::vector<route>& out) {
                  "/tenants/acme/" + noun + "/" + id + "/settings"});
 }
 
+/// The path segments the HTTP layer makes of `path`.
 std::vector<std::string> split(const std::string& path) {
   std::vector<std::string> result;
-  size_t pos = 1;
-  while (pos <= path.size()) {
-    auto end = path.find('/', pos);
-    if (end == std::string::npos)
-      end = path.size();
-    result.push_back(path.substr(pos, end - pos));
-    pos = end + 1;
+  sb::field_list query;
+  std::string error;
+  if (sb::http::parse_target(path, result, query, error) != sb::errc::none) {
+    std::fprintf(stderr, "lookup_bench: bad probe path %s: %s\n", path.c_str(),
+                 error.c_str());
+    std::exit(1);
   }
   return result;
 }
