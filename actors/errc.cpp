@@ -54,13 +54,6 @@ uint16_t to_http_status(errc x) noexcept {
   return row ? row->status : 500;
 }
 
-errc from_code(const std::string& str) noexcept {
-  for (auto& row : errc_table)
-    if (str == row.name)
-      return row.code;
-  return errc::internal;
-}
-
 } // namespace sb
 
 namespace sb {

@@ -55,9 +55,6 @@ std::string to_string(errc x);
 /// HTTP status for `x`.
 uint16_t to_http_status(errc x) noexcept;
 
-/// Returns the code whose `to_code` is `str`, or `errc::internal`.
-errc from_code(const std::string& str) noexcept;
-
 } // namespace sb
 
 namespace sb {
