@@ -31,5 +31,14 @@ using publish_atom = caf::atom_constant<caf::atom("sb_pub")>;
 using tick_atom = caf::atom_constant<caf::atom("sb_tick")>;
 /// Restarts a module after its backoff.
 using restart_atom = caf::atom_constant<caf::atom("sb_restart")>;
+/// Asks a front node to let a node join. Its shape never changes, so that
+/// nodes of every version can tell each other their wire version.
+using join_atom = caf::atom_constant<caf::atom("sb_join")>;
+/// Tells a bus about the bus of another node.
+using peer_atom = caf::atom_constant<caf::atom("sb_peer")>;
+/// An event that a bus passes on from the bus of another node.
+using relay_atom = caf::atom_constant<caf::atom("sb_relay")>;
+/// Asks for the nodes that joined this one.
+using nodes_atom = caf::atom_constant<caf::atom("sb_nodes")>;
 
 } // namespace sb

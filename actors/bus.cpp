@@ -19,10 +19,37 @@ struct bus_state {
   static inline const char* name = "sb.bus";
 
   std::unordered_map<std::string, std::vector<caf::strong_actor_ptr>> topics;
+  /// Buses of other nodes: each event published here reaches them, and
+  /// events they pass on reach our subscribers.
+  std::vector<caf::actor> peers;
 };
+
+void deliver(caf::stateful_actor<bus_state>* self, const std::string& topic,
+             const caf::message& event) {
+  auto i = self->state.topics.find(topic);
+  if (i == self->state.topics.end())
+    return;
+  for (auto& sub : i->second)
+    sub->enqueue(self->ctrl(), caf::make_message_id(), event, self->context());
+}
+
+/// Passes `event` on to every peer but `from`. Nodes join as a tree (each
+/// node joins one front node), so an event never comes back.
+void relay(caf::stateful_actor<bus_state>* self, const std::string& topic,
+           const caf::message& event, const caf::actor_addr& from) {
+  for (auto& peer : self->state.peers)
+    if (peer.address() != from)
+      self->send(peer, relay_atom::value, topic, event);
+}
 
 caf::behavior bus_actor(caf::stateful_actor<bus_state>* self) {
   self->set_down_handler([self](caf::down_msg& msg) {
+    auto& peers = self->state.peers;
+    peers.erase(std::remove_if(peers.begin(), peers.end(),
+                               [&](const caf::actor& x) {
+                                 return x.address() == msg.source;
+                               }),
+                peers.end());
     for (auto& kvp : self->state.topics) {
       auto& subs = kvp.second;
       subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -52,12 +79,20 @@ caf::behavior bus_actor(caf::stateful_actor<bus_state>* self) {
                  subs.end());
     },
     [self](publish_atom, const std::string& topic, caf::message& event) {
-      auto i = self->state.topics.find(topic);
-      if (i == self->state.topics.end())
+      deliver(self, topic, event);
+      relay(self, topic, event, caf::actor_addr{});
+    },
+    [self](relay_atom, const std::string& topic, caf::message& event) {
+      deliver(self, topic, event);
+      auto sender = self->current_sender();
+      relay(self, topic, event, sender ? sender->address() : caf::actor_addr{});
+    },
+    [self](peer_atom, caf::actor& other) {
+      auto& peers = self->state.peers;
+      if (!other || std::find(peers.begin(), peers.end(), other) != peers.end())
         return;
-      for (auto& sub : i->second)
-        sub->enqueue(self->ctrl(), caf::make_message_id(), event,
-                     self->context());
+      self->monitor(other);
+      peers.push_back(std::move(other));
     },
   };
 }

@@ -1,8 +1,10 @@
 #include "actors/config.hpp"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/settings_reader.hpp"
+#include "actors/tls_files.hpp"
 
 namespace sb {
 
@@ -52,6 +55,121 @@ std::string read_port(const std::string& str, const std::string& key,
   return {};
 }
 
+std::string read_path(const json& x, const std::string& key, std::string& out) {
+  if (!x.is_string() || x.get<std::string>().empty())
+    return key + ": expected a file path";
+  out = x.get<std::string>();
+  return {};
+}
+
+std::string read_tls(const json& x, tls_config& out) {
+  if (!x.is_object())
+    return "cluster.tls: expected an object with 'certificate', 'key' and "
+           "'ca'";
+  for (auto& [key, val] : x.items()) {
+    std::string err;
+    if (key == "certificate")
+      err = read_path(val, "cluster.tls.certificate", out.certificate);
+    else if (key == "key")
+      err = read_path(val, "cluster.tls.key", out.key);
+    else if (key == "ca")
+      err = read_path(val, "cluster.tls.ca", out.ca);
+    else
+      err = "cluster.tls." + key + ": unknown key";
+    if (!err.empty())
+      return err;
+  }
+  return {};
+}
+
+std::string read_cluster(const json& x, cluster_config& out) {
+  if (!x.is_object())
+    return "cluster: expected an object";
+  for (auto& [key, val] : x.items()) {
+    std::string err;
+    auto name = "cluster." + key;
+    if (key == "name") {
+      if (!val.is_string() || val.get<std::string>().empty() ||
+          val.get<std::string>().size() > 128)
+        err = name + ": expected a name of 1 to 128 characters";
+      else
+        out.name = val.get<std::string>();
+    } else if (key == "heartbeat_interval_ms") {
+      err = read_uint(val, name, 10, 600'000, out.heartbeat_interval_ms);
+    } else if (key == "connection_timeout_ms") {
+      err = read_uint(val, name, 20, 3'600'000, out.connection_timeout_ms);
+    } else if (key == "handshake_timeout_ms") {
+      err = read_uint(val, name, 10, 600'000, out.handshake_timeout_ms);
+    } else if (key == "reconnect_max_ms") {
+      err = read_uint(val, name, 10, 3'600'000, out.reconnect_max_ms);
+    } else if (key == "tls") {
+      err = read_tls(val, out.tls);
+    } else {
+      err = name + ": unknown key";
+    }
+    if (!err.empty())
+      return err;
+  }
+  return {};
+}
+
+std::string read_publish(const json& x, cluster_config& out) {
+  // `"publish": 7000` is short for `"publish": {"port": 7000}`.
+  if (x.is_number()) {
+    out.publish = true;
+    return read_uint(x, "publish", 0, 65535, out.publish_port);
+  }
+  if (!x.is_object())
+    return "publish: expected a port number or an object with 'port' and "
+           "'bind'";
+  out.publish = true;
+  for (auto& [key, val] : x.items()) {
+    std::string err;
+    if (key == "port") {
+      err = read_uint(val, "publish.port", 0, 65535, out.publish_port);
+    } else if (key == "bind") {
+      if (!val.is_string() || !valid_address(val.get<std::string>()))
+        err = "publish.bind: expected an IPv4 or IPv6 address such as "
+              "127.0.0.1";
+      else
+        out.publish_bind = val.get<std::string>();
+    } else {
+      err = "publish." + key + ": unknown key";
+    }
+    if (!err.empty())
+      return err;
+  }
+  return {};
+}
+
+bool readable(const std::string& path) {
+  return access(path.c_str(), R_OK) == 0;
+}
+
+std::string check_cluster(const cluster_config& x) {
+  if (x.publish && x.joins())
+    return "join: a node either accepts other nodes (publish) or joins one, "
+           "not both";
+  if (x.connection_timeout_ms <= x.heartbeat_interval_ms)
+    return "cluster.connection_timeout_ms: must be longer than "
+           "cluster.heartbeat_interval_ms (" +
+           std::to_string(x.heartbeat_interval_ms) + ")";
+  auto& tls = x.tls;
+  if (!tls.certificate.empty() || !tls.key.empty() || !tls.ca.empty()) {
+    if (tls.certificate.empty() || tls.key.empty() || tls.ca.empty())
+      return "cluster.tls: needs all of 'certificate', 'key' and 'ca'";
+    for (auto [key, path] :
+         {std::pair{"certificate", &tls.certificate},
+          std::pair{"key", &tls.key}, std::pair{"ca", &tls.ca}})
+      if (!readable(*path))
+        return std::string{"cluster.tls."} + key + ": cannot read '" + *path +
+               "'";
+    if (auto err = check_tls_files(tls); !err.empty())
+      return err;
+  }
+  return {};
+}
+
 std::vector<std::string> split_names(const std::string& str) {
   std::vector<std::string> result;
   std::string cur;
@@ -89,6 +207,50 @@ size_t node_config::effective_io_threads() const {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+std::string node_config::effective_name() const {
+  if (!cluster.name.empty())
+    return cluster.name;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+    std::strcpy(host, "node");
+  return std::string{host} + ":" + std::to_string(getpid());
+}
+
+std::string parse_host_port(const std::string& str, const std::string& key,
+                            std::string& host, uint16_t& port) {
+  auto bad = [&] {
+    return key + ": '" + str + "' is not HOST:PORT (e.g. 127.0.0.1:7000)";
+  };
+  auto colon = str.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return bad();
+  auto h = str.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.size() < 3 || h.back() != ']')
+      return bad();
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != std::string::npos) {
+    return key + ": '" + str +
+           "': write an IPv6 address in brackets, as in "
+           "[::1]:7000";
+  }
+  auto ok_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
+           c == '_';
+  };
+  if (h.size() > 253 || !std::all_of(h.begin(), h.end(), ok_char))
+    return bad();
+  uint16_t p = 0;
+  if (auto err = read_port(str.substr(colon + 1), key, p); !err.empty())
+    return err;
+  if (p == 0)
+    return key + ": port 0 cannot be joined";
+  host = std::move(h);
+  port = p;
+  return {};
+}
+
 std::string apply_config_text(const std::string& text,
                               const std::string& origin, node_config& cfg) {
   json doc;
@@ -108,6 +270,17 @@ std::string apply_config_text(const std::string& text,
         cfg.bind = val.get<std::string>();
     } else if (key == "port") {
       err = read_uint(val, key, 0, 65535, cfg.port);
+      cfg.port_set = err.empty();
+    } else if (key == "publish") {
+      err = read_publish(val, cfg.cluster);
+    } else if (key == "join") {
+      if (!val.is_string())
+        err = "join: expected \"HOST:PORT\"";
+      else
+        err = parse_host_port(val.get<std::string>(), key,
+                              cfg.cluster.join_host, cfg.cluster.join_port);
+    } else if (key == "cluster") {
+      err = read_cluster(val, cfg.cluster);
     } else if (key == "threads") {
       if (!val.is_object())
         err = "threads: expected an object with 'actors' and 'io'";
@@ -163,6 +336,8 @@ std::string apply_config_text(const std::string& text,
 }
 
 std::string check_config(const node_config& cfg, const factory_table& table) {
+  if (auto err = check_cluster(cfg.cluster); !err.empty())
+    return err;
   auto known_modules = [&] {
     std::string out;
     for (auto& x : table.modules)
@@ -208,8 +383,18 @@ std::string check_config(const node_config& cfg, const factory_table& table) {
 }
 
 command_line parse_command_line(int argc, const char* const* argv,
-                                const factory_table& table) {
+                                const factory_table& table,
+                                const program_info& program) {
+  static const char* value_options[] = {"config",  "port",      "bind",
+                                        "modules", "log-level", "publish",
+                                        "join",    "name"};
+  auto takes_value = [](const std::string& name) {
+    return std::find_if(std::begin(value_options), std::end(value_options),
+                        [&](const char* x) { return name == x; }) !=
+           std::end(value_options);
+  };
   command_line result;
+  result.config = program.defaults;
   auto fail = [&](std::string msg) {
     result.action = command_line::fail;
     result.error = std::move(msg);
@@ -239,28 +424,26 @@ command_line parse_command_line(int argc, const char* const* argv,
       value = arg.substr(eq + 1);
     } else {
       name = arg.substr(2);
-      if (name != "config" && name != "port" && name != "bind" &&
-          name != "modules" && name != "log-level")
+      if (!takes_value(name))
         return fail("--" + name + ": unknown option (see --help)");
       if (i + 1 >= argc)
         return fail("--" + name + ": missing value");
       value = argv[++i];
     }
+    if (!takes_value(name))
+      return fail("--" + name + ": unknown option (see --help)");
     if (name == "config") {
       config_path = value;
       config_given = true;
-    } else if (name == "port" || name == "bind" || name == "modules" ||
-               name == "log-level") {
-      overrides.emplace_back(name, value);
     } else {
-      return fail("--" + name + ": unknown option (see --help)");
+      overrides.emplace_back(name, value);
     }
   }
   // Config file: the named one must exist; the default one may not.
-  if (!config_given) {
-    std::ifstream probe{default_config_path};
+  if (!config_given && !program.default_config.empty()) {
+    std::ifstream probe{program.default_config};
     if (probe)
-      config_path = default_config_path;
+      config_path = program.default_config;
   }
   if (!config_path.empty()) {
     std::ifstream in{config_path};
@@ -279,6 +462,7 @@ command_line parse_command_line(int argc, const char* const* argv,
     if (name == "port") {
       if (auto err = read_port(value, "--port", cfg.port); !err.empty())
         return fail(err);
+      cfg.port_set = true;
     } else if (name == "bind") {
       if (!valid_address(value))
         return fail("--bind: '" + value + "' is not an IPv4 or IPv6 address");
@@ -295,32 +479,62 @@ command_line parse_command_line(int argc, const char* const* argv,
           !err.empty())
         return fail("--log-level: expected one of trace, debug, info, warn, "
                     "error, off");
+    } else if (name == "publish") {
+      if (auto err = read_port(value, "--publish", cfg.cluster.publish_port);
+          !err.empty())
+        return fail(err);
+      cfg.cluster.publish = true;
+    } else if (name == "join") {
+      if (auto err = parse_host_port(value, "--join", cfg.cluster.join_host,
+                                     cfg.cluster.join_port);
+          !err.empty())
+        return fail(err);
+    } else if (name == "name") {
+      if (value.empty() || value.size() > 128)
+        return fail("--name: expected a name of 1 to 128 characters");
+      cfg.cluster.name = value;
     }
   }
+  // A node that joins another serves through the front node; it opens a
+  // port of its own only when asked to.
+  if (result.config.cluster.joins() && !result.config.port_set)
+    result.config.protocols.clear();
   if (auto err = check_config(result.config, table); !err.empty()) {
     // Name the file only for what the file said.
-    auto from_cli = err.rfind("modules:", 0) == 0 &&
-                    std::any_of(overrides.begin(), overrides.end(),
-                                [](auto& x) { return x.first == "modules"; });
-    if (from_cli)
+    auto from_cli = [&](const char* key, const char* option) {
+      return err.rfind(key, 0) == 0 &&
+             std::any_of(overrides.begin(), overrides.end(),
+                         [&](auto& x) { return x.first == option; });
+    };
+    if (from_cli("modules:", "modules"))
       return fail("--" + err);
+    if (from_cli("join:", "join") || from_cli("join:", "publish"))
+      return fail(err);
     return fail((config_path.empty() ? "" : config_path + ": ") + err);
   }
   return result;
 }
 
-std::string usage(const factory_table& table) {
+std::string usage(const factory_table& table, const program_info& program) {
   std::string out =
-    "usage: switchboard [options]\n"
-    "\n"
-    "Runs a Switchboard node: HTTP endpoints served by module actors.\n"
-    "\n"
-    "options (--opt VALUE and --opt=VALUE both work):\n"
-    "  --config FILE      config file (default: config/switchboard.json "
-    "when present)\n"
-    "  --port N           HTTP port, 0 picks a free one (default: 8080)\n"
+    "usage: " + program.name + " [options]\n\n" + program.summary + "\n\n";
+  out += "options (--opt VALUE and --opt=VALUE both work):\n";
+  if (!program.default_config.empty())
+    out +=
+      "  --config FILE      config file (default: " + program.default_config +
+      " when present)\n";
+  else
+    out += "  --config FILE      config file\n";
+  out +=
+    "  --port N           HTTP port, 0 picks a free one (default: 8080; a\n"
+    "                     node that joins another opens none unless set)\n"
     "  --bind ADDR        address to listen on (default: 127.0.0.1)\n"
     "  --modules A,B      modules to run, replacing the config's list\n"
+    "  --publish PORT     let other nodes join this one on PORT (0 picks a\n"
+    "                     free one), on 127.0.0.1 unless publish.bind says\n"
+    "  --join HOST:PORT   join the node that publishes on HOST:PORT; its\n"
+    "                     HTTP port then serves this node's modules\n"
+    "  --name NAME        this node's name in logs (default: host:pid)\n"
     "  --log-level LEVEL  trace, debug, info, warn, error or off\n"
     "  --help, -h         print this text and exit\n"
     "  --version          print the version and exit\n"

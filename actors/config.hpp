@@ -14,11 +14,54 @@
 
 namespace sb {
 
+/// Mutual TLS between nodes through CAF's OpenSSL module. Off while all three
+/// paths are empty; on, every node must present a certificate signed by `ca`.
+struct tls_config {
+  /// PEM certificate of this node.
+  std::string certificate;
+  /// PEM private key of `certificate`, unencrypted.
+  std::string key;
+  /// PEM file of the certificate authorities whose nodes may connect.
+  std::string ca;
+
+  bool enabled() const noexcept { return !certificate.empty(); }
+};
+
+/// How this node meets other nodes over CAF's network layer.
+struct cluster_config {
+  /// This node's name in its own logs and in those of the nodes it meets;
+  /// empty picks `<hostname>:<pid>`.
+  std::string name;
+  /// Whether other nodes may join this one on `publish_bind:publish_port`.
+  bool publish = false;
+  std::string publish_bind = "127.0.0.1";
+  /// 0 picks a free port.
+  uint16_t publish_port = 0;
+  /// The node to join; empty for none.
+  std::string join_host;
+  uint16_t join_port = 0;
+  /// Interval of heartbeats on every node connection.
+  uint32_t heartbeat_interval_ms = 500;
+  /// A connection that carries nothing, heartbeats included, for this long
+  /// is closed and its node counts as lost.
+  uint32_t connection_timeout_ms = 2000;
+  /// Time to connect and shake hands with the node to join.
+  uint32_t handshake_timeout_ms = 5000;
+  /// Upper bound of the backoff between attempts to reach the node to join.
+  uint32_t reconnect_max_ms = 5000;
+  tls_config tls;
+
+  bool joins() const noexcept { return !join_host.empty(); }
+};
+
 struct node_config {
   /// Config file the values came from; empty for built-in defaults only.
   std::string source;
   std::string bind = "127.0.0.1";
   uint16_t port = 8080;
+  /// Whether the config file or the command line set `port`. A node that
+  /// joins another opens no port unless asked to.
+  bool port_set = false;
   /// Scheduler threads of the actor system; 0 picks one per two cores.
   size_t actor_threads = 0;
   /// I/O threads of the protocol handlers; 0 picks one per core.
@@ -30,6 +73,7 @@ struct node_config {
   std::string log_level = "info";
   std::vector<std::string> modules{"system", "users"};
   std::vector<std::string> protocols{"http"};
+  cluster_config cluster;
   /// Sections of `settings` by module or protocol name, as JSON text.
   std::map<std::string, std::string> settings;
 
@@ -41,6 +85,9 @@ struct node_config {
 
   /// `io_threads` with 0 resolved for this machine.
   size_t effective_io_threads() const;
+
+  /// `cluster.name` with the empty default resolved.
+  std::string effective_name() const;
 };
 
 /// What the command line asks for.
@@ -51,11 +98,28 @@ struct command_line {
   node_config config;
 };
 
+/// What a program built on the node library calls itself and starts from.
+struct program_info {
+  /// Name in `--help` and in error messages.
+  std::string name = "switchboard";
+  /// One line under the usage line of `--help`.
+  std::string summary =
+    "Runs a Switchboard node: HTTP endpoints served by module actors.";
+  /// Config file read when `--config` is absent, if it exists; empty for
+  /// none.
+  std::string default_config = "config/switchboard.json";
+  /// Values before any config file or option.
+  node_config defaults;
+  /// Whether the program refuses to run without `join`.
+  bool requires_join = false;
+};
+
 /// Parses `argv`, reads the config file and checks every key, including
 /// each module's and protocol's settings through `table`. Accepts both
 /// `--opt VALUE` and `--opt=VALUE`.
 command_line parse_command_line(int argc, const char* const* argv,
-                                const factory_table& table);
+                                const factory_table& table,
+                                const program_info& program = {});
 
 /// Reads config JSON `text` over `cfg`; returns an error naming the key, or
 /// an empty string. `origin` names the text in messages.
@@ -66,8 +130,13 @@ std::string apply_config_text(const std::string& text,
 /// settings are valid; returns an error naming the key, or empty.
 std::string check_config(const node_config& cfg, const factory_table& table);
 
+/// Splits `HOST:PORT` (or `[IPv6]:PORT`); returns an error that starts with
+/// `key`, or an empty string.
+std::string parse_host_port(const std::string& str, const std::string& key,
+                            std::string& host, uint16_t& port);
+
 /// The text of `--help`.
-std::string usage(const factory_table& table);
+std::string usage(const factory_table& table, const program_info& program = {});
 
 /// Version string of the binary.
 const char* version_string() noexcept;

@@ -29,6 +29,7 @@ constexpr errc_info errc_table[] = {
   {errc::unavailable, "unavailable", 503},
   {errc::internal, "internal", 500},
   {errc::request_timeout, "request_timeout", 408},
+  {errc::version_mismatch, "version_mismatch", 503},
 };
 
 const errc_info* find(errc x) noexcept {

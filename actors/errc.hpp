@@ -44,6 +44,8 @@ enum class errc : uint8_t {
   internal,
   /// The request did not arrive in time.
   request_timeout,
+  /// A node of another wire version tried to join.
+  version_mismatch,
 };
 
 /// Stable, lowercase string for `x`, as used in JSON error bodies.

@@ -2,10 +2,14 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
+#include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
 
 #include "actors/atoms.hpp"
 #include "actors/bus.hpp"
+#include "actors/cluster.hpp"
 #include "actors/error.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
@@ -36,6 +40,23 @@ public:
     sb::register_message_types(*this);
     set("scheduler.max-threads", cfg.effective_actor_threads());
     set("logger.console", caf::atom("none"));
+    auto& c = cfg.cluster;
+    if (!c.publish && !c.joins())
+      return;
+    load<caf::io::middleman>();
+    using ms = std::chrono::milliseconds;
+    set("middleman.heartbeat-interval",
+        caf::timespan{ms{c.heartbeat_interval_ms}});
+    set("middleman.connection-timeout",
+        caf::timespan{ms{c.connection_timeout_ms}});
+    // CAF refuses nodes of other applications before our handshake runs.
+    set("middleman.app-identifiers", std::vector<std::string>{"switchboard"});
+    if (c.tls.enabled()) {
+      load<caf::openssl::manager>();
+      openssl_certificate = c.tls.certificate;
+      openssl_key = c.tls.key;
+      openssl_cafile = c.tls.ca;
+    }
   }
 };
 
@@ -49,6 +70,10 @@ struct node::impl {
   caf::actor bus;
   caf::actor registry;
   caf::actor supervisor;
+  /// Front nodes: the door and the address other nodes join.
+  caf::actor door;
+  uint16_t door_port = 0;
+  std::string cluster_address;
   std::string address;
   uint64_t routes = 0;
   bool running = false;
@@ -72,13 +97,51 @@ std::string node::start() {
   set_log_level(d.cfg.log_level);
   d.sys_cfg = std::make_unique<system_config>(d.cfg);
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
-  d.bus = spawn_bus(*d.sys);
-  registry_options opts;
-  opts.request_timeout = std::chrono::milliseconds{d.cfg.request_timeout_ms};
-  opts.max_pending = d.cfg.max_pending_requests;
-  d.registry = spawn_registry(*d.sys, opts, d.bus);
-  d.supervisor = spawn_supervisor(*d.sys, d.cfg, d.table, d.registry, d.bus);
   d.running = true;
+  d.bus = spawn_bus(*d.sys);
+  auto& c = d.cfg.cluster;
+  auto name = d.cfg.effective_name();
+  auto tls = c.tls.enabled();
+  if (c.joins()) {
+    // The link stands in for the registry: it registers this node's modules
+    // with the front node's registry.
+    link_options opts;
+    opts.name = name;
+    opts.host = c.join_host;
+    opts.port = c.join_port;
+    opts.handshake_timeout = std::chrono::milliseconds{c.handshake_timeout_ms};
+    opts.reconnect_max = std::chrono::milliseconds{c.reconnect_max_ms};
+    opts.request_timeout = std::chrono::milliseconds{d.cfg.request_timeout_ms};
+    auto connector =
+      tls ? caf::actor_cast<caf::actor>(d.sys->openssl_manager().actor_handle())
+          : caf::actor_cast<caf::actor>(d.sys->middleman().actor_handle());
+    d.registry = spawn_link(*d.sys, opts, d.bus, connector);
+    d.cluster_address = c.join_host + ":" + std::to_string(c.join_port);
+  } else {
+    registry_options opts;
+    opts.request_timeout = std::chrono::milliseconds{d.cfg.request_timeout_ms};
+    opts.max_pending = d.cfg.max_pending_requests;
+    d.registry = spawn_registry(*d.sys, opts, d.bus);
+  }
+  if (c.publish) {
+    d.door =
+      spawn_door(*d.sys, door_options{name, wire_version}, d.registry, d.bus);
+    auto bind = c.publish_bind.c_str();
+    auto port =
+      tls ? caf::openssl::publish(d.door, c.publish_port, bind, true)
+          : d.sys->middleman().publish(d.door, c.publish_port, bind, true);
+    if (!port)
+      return "cannot accept nodes on " + c.publish_bind + ":" +
+             std::to_string(c.publish_port) + ": " +
+             d.sys->render(port.error());
+    d.door_port = *port;
+    d.cluster_address = c.publish_bind.find(':') == std::string::npos
+                          ? c.publish_bind + ":" + std::to_string(*port)
+                          : "[" + c.publish_bind + "]:" + std::to_string(*port);
+    d.log->info("accepting nodes name={} address={} tls={}", name,
+                d.cluster_address, tls);
+  }
+  d.supervisor = spawn_supervisor(*d.sys, d.cfg, d.table, d.registry, d.bus);
   // Block this (non-I/O, non-scheduler) thread until the node serves.
   std::string err;
   caf::scoped_actor self{*d.sys};
@@ -104,9 +167,18 @@ void node::stop() {
                [&](caf::error& e) {
                  d.log->warn("stop incomplete error={}", d.sys->render(e));
                });
-    for (auto& x : {d.supervisor, d.registry, d.bus})
-      self->send_exit(x, caf::exit_reason::user_shutdown);
+    if (d.door) {
+      // One BASP broker serves plain and TLS ports alike.
+      self
+        ->request(d.sys->middleman().actor_handle(), std::chrono::seconds{5},
+                  caf::unpublish_atom::value, d.door.address(), d.door_port)
+        .receive([] {}, [](caf::error&) {});
+    }
+    for (auto& x : {d.supervisor, d.door, d.registry, d.bus})
+      if (x)
+        self->send_exit(x, caf::exit_reason::user_shutdown);
   }
+  d.door = nullptr;
   d.supervisor = nullptr;
   d.registry = nullptr;
   d.bus = nullptr;
@@ -122,6 +194,10 @@ const std::string& node::address() const noexcept {
 
 uint64_t node::routes() const noexcept {
   return impl_->routes;
+}
+
+const std::string& node::cluster_address() const noexcept {
+  return impl_->cluster_address;
 }
 
 const node_config& node::config() const noexcept {

@@ -42,6 +42,10 @@ public:
   /// The addresses the protocol handlers serve on, comma-separated.
   const std::string& address() const noexcept;
 
+  /// Where other nodes join this one (with `publish`), or the node this one
+  /// joins (with `join`); else empty.
+  const std::string& cluster_address() const noexcept;
+
   /// Number of endpoints registered when the node became ready.
   uint64_t routes() const noexcept;
 
@@ -49,6 +53,8 @@ public:
 
   caf::actor_system& system();
 
+  /// The registry, or on a node that joins another, the link that stands in
+  /// for the front node's registry.
   caf::actor registry() const;
 
   caf::actor bus() const;

@@ -1,0 +1,476 @@
+#include "actors/cluster.hpp"
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/atoms.hpp"
+#include "actors/error.hpp"
+#include "actors/log.hpp"
+#include "actors/registry.hpp"
+
+namespace sb {
+
+namespace {
+
+std::string node_of(const caf::strong_actor_ptr& x) {
+  return x ? caf::to_string(x->node()) : std::string{"unknown"};
+}
+
+// -- door ---------------------------------------------------------------------
+
+class door_state {
+public:
+  static inline const char* name = "sb.door";
+
+  explicit door_state(caf::stateful_actor<door_state>* self)
+      : self_(self)
+      , log_(logger("cluster")) {
+    // nop
+  }
+
+  caf::behavior make_behavior(door_options opts, caf::actor registry,
+                              caf::actor bus) {
+    opts_ = std::move(opts);
+    registry_ = std::move(registry);
+    bus_ = std::move(bus);
+    self_->set_down_handler([this](caf::down_msg& msg) {
+      auto i = joined_.find(msg.source);
+      if (i == joined_.end())
+        return;
+      log_->warn("node left name={} reason={}", i->second,
+                 self_->system().render(msg.reason));
+      joined_.erase(i);
+    });
+    return {
+      [this](join_atom, uint32_t version, std::string& name, caf::actor& bus)
+        -> caf::result<uint32_t, std::string, caf::actor, caf::actor> {
+        return join(version, std::move(name), std::move(bus));
+      },
+      [this](nodes_atom) {
+        std::vector<std::string> names;
+        for (auto& kvp : joined_)
+          names.push_back(kvp.second);
+        std::sort(names.begin(), names.end());
+        return names;
+      },
+    };
+  }
+
+private:
+  caf::result<uint32_t, std::string, caf::actor, caf::actor>
+  join(uint32_t version, std::string name, caf::actor bus) {
+    auto sender = self_->current_sender();
+    auto node = node_of(sender);
+    if (name.size() > 128)
+      name.resize(128);
+    if (version != opts_.version) {
+      log_->error("node refused name={} node={} reason=it speaks wire version "
+                  "{} and this node speaks {}",
+                  name, node, version, opts_.version);
+      return make_error(errc::version_mismatch,
+                        "node '" + opts_.name + "' speaks wire version " +
+                          std::to_string(opts_.version) +
+                          " and the joining node speaks " +
+                          std::to_string(version));
+    }
+    if (sender) {
+      joined_[sender->address()] = name;
+      self_->monitor(sender);
+    }
+    if (bus && bus_)
+      self_->send(bus_, peer_atom::value, bus);
+    log_->info("node joined name={} node={}", name, node);
+    return {opts_.version, opts_.name, registry_, bus_};
+  }
+
+  caf::stateful_actor<door_state>* self_;
+  logger_ptr log_;
+  door_options opts_;
+  caf::actor registry_;
+  caf::actor bus_;
+  /// Link actors of the joined nodes, with their names.
+  std::unordered_map<caf::actor_addr, std::string> joined_;
+};
+
+caf::behavior door_actor(caf::stateful_actor<door_state>* self,
+                         door_options opts, caf::actor registry,
+                         caf::actor bus) {
+  return self->state.make_behavior(std::move(opts), std::move(registry),
+                                   std::move(bus));
+}
+
+// -- link ---------------------------------------------------------------------
+
+/// The endpoints one owner on this node registered.
+struct owner_record {
+  caf::actor owner;
+  std::vector<endpoint> endpoints;
+};
+
+bool same_key(const endpoint& x, const endpoint& y) {
+  return x.protocol == y.protocol && x.method == y.method &&
+         x.pattern == y.pattern;
+}
+
+class link_state {
+public:
+  static inline const char* name = "sb.link";
+
+  explicit link_state(caf::stateful_actor<link_state>* self)
+      : self_(self)
+      , log_(logger("cluster")) {
+    // nop
+  }
+
+  caf::behavior make_behavior(link_options opts, caf::actor bus,
+                              caf::actor connector) {
+    opts_ = std::move(opts);
+    bus_ = std::move(bus);
+    connector_ = std::move(connector);
+    backoff_ = opts_.reconnect_min;
+    self_->set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+    connect();
+    return {
+      [this](register_atom, caf::actor& owner, std::vector<endpoint>& xs) {
+        return add(std::move(owner), std::move(xs));
+      },
+      [this](withdraw_atom, const caf::actor& owner,
+             const std::vector<endpoint>& xs) {
+        forget(owner.address(), &xs);
+        if (registry_)
+          self_->send(registry_, withdraw_atom::value, owner, xs);
+        return caf::ok_atom::value;
+      },
+      [this](withdraw_atom, const caf::actor& owner) {
+        forget(owner.address(), nullptr);
+        if (registry_)
+          self_->send(registry_, withdraw_atom::value, owner);
+        return caf::ok_atom::value;
+      },
+      [this](list_atom) { return list(); },
+      [this](http_request& req) { return forward(std::move(req)); },
+      [this](http_dispatch& x) { dispatch(std::move(x)); },
+      [this](nodes_atom) {
+        std::vector<std::string> names;
+        if (registry_)
+          names.push_back(front_name_);
+        return names;
+      },
+      [this](tick_atom, uint64_t generation) {
+        if (generation == generation_ && !registry_)
+          connect();
+      },
+    };
+  }
+
+private:
+  // -- joining ----------------------------------------------------------------
+
+  std::string where() const {
+    return opts_.host + ":" + std::to_string(opts_.port);
+  }
+
+  void connect() {
+    auto gen = ++generation_;
+    self_
+      ->request(connector_, opts_.handshake_timeout, caf::connect_atom::value,
+                opts_.host, opts_.port)
+      .then(
+        [this, gen](caf::node_id&, caf::strong_actor_ptr& door,
+                    std::set<std::string>&) {
+          if (gen != generation_)
+            return;
+          if (!door)
+            return retry("no node accepts other nodes there");
+          handshake(caf::actor_cast<caf::actor>(door));
+        },
+        [this, gen](caf::error& err) {
+          if (gen == generation_)
+            retry(self_->system().render(err));
+        });
+  }
+
+  void handshake(caf::actor door) {
+    auto gen = generation_;
+    self_
+      ->request(door, opts_.handshake_timeout, join_atom::value, opts_.version,
+                opts_.name, bus_)
+      .then(
+        [this, gen, door](uint32_t version, std::string& name,
+                          caf::actor& registry, caf::actor& front_bus) {
+          if (gen != generation_)
+            return;
+          if (version != opts_.version || !registry) {
+            log_->error("front node refused name={} at={} reason=it speaks "
+                        "wire version {} and this node speaks {}",
+                        name, where(), version, opts_.version);
+            return retry("wire version mismatch");
+          }
+          joined(door, std::move(name), std::move(registry),
+                 std::move(front_bus));
+        },
+        [this, gen](caf::error& err) {
+          if (gen != generation_)
+            return;
+          std::string detail;
+          if (to_errc(err, detail) == errc::version_mismatch) {
+            log_->error("front node refused this node at={} reason={}", where(),
+                        detail);
+            return retry("wire version mismatch");
+          }
+          retry(self_->system().render(err));
+        });
+  }
+
+  /// Logs why an attempt failed, the first time for each reason, and tries
+  /// again after the backoff.
+  void retry(std::string reason) {
+    if (reason != last_failure_) {
+      log_->warn("cannot join at={} reason={} retry_in_ms={}", where(), reason,
+                 backoff_.count());
+      last_failure_ = std::move(reason);
+    } else {
+      log_->debug("cannot join at={} reason={} retry_in_ms={}", where(), reason,
+                  backoff_.count());
+    }
+    schedule_retry();
+  }
+
+  void schedule_retry() {
+    self_->delayed_send(self_, backoff_, tick_atom::value, generation_);
+    backoff_ = std::min(backoff_ * 2, opts_.reconnect_max);
+  }
+
+  void joined(caf::actor door, std::string name, caf::actor registry,
+              caf::actor front_bus) {
+    door_ = std::move(door);
+    registry_ = std::move(registry);
+    front_name_ = std::move(name);
+    self_->monitor(door_);
+    self_->monitor(registry_);
+    if (bus_ && front_bus)
+      self_->send(bus_, peer_atom::value, front_bus);
+    backoff_ = opts_.reconnect_min;
+    last_failure_.clear();
+    size_t count = 0;
+    for (auto& kvp : records_)
+      count += kvp.second.endpoints.size();
+    log_->info("joined front node name={} at={} endpoints={}", front_name_,
+               where(), count);
+    // Register again what this node registered before: with a restarted
+    // front node, or with the first one when the modules came up first.
+    for (auto& kvp : records_) {
+      auto& rec = kvp.second;
+      self_
+        ->request(registry_, opts_.handshake_timeout, register_atom::value,
+                  rec.owner, rec.endpoints)
+        .then([](caf::ok_atom) {},
+              [this](caf::error& err) {
+                log_->error("registration refused by the front node: {}",
+                            self_->system().render(err));
+              });
+    }
+  }
+
+  void on_down(const caf::down_msg& msg) {
+    if (msg.source == door_.address() || msg.source == registry_.address()) {
+      if (!registry_)
+        return;
+      log_->warn("lost front node name={} at={} reason={}", front_name_,
+                 where(), self_->system().render(msg.reason));
+      door_ = nullptr;
+      registry_ = nullptr;
+      backoff_ = opts_.reconnect_min;
+      last_failure_.clear();
+      ++generation_;
+      schedule_retry();
+      return;
+    }
+    records_.erase(msg.source);
+  }
+
+  // -- registrations ----------------------------------------------------------
+
+  caf::response_promise add(caf::actor owner, std::vector<endpoint> xs) {
+    auto rp = self_->make_response_promise();
+    if (!owner) {
+      rp.deliver(
+        make_error(errc::invalid_endpoint, "registration without owner"));
+      return rp;
+    }
+    // Remember first: should the front node go away while it answers, the
+    // registration is made again once this node joins again.
+    remember(owner, xs);
+    if (!registry_) {
+      log_->info("registration waits for the front node endpoints={}",
+                 xs.size());
+      rp.deliver(caf::ok_atom::value);
+      return rp;
+    }
+    self_
+      ->request(registry_, opts_.handshake_timeout, register_atom::value, owner,
+                xs)
+      .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+            [this, rp, owner, xs](caf::error& err) mutable {
+              std::string detail;
+              auto code = to_errc(err, detail);
+              if (code == errc::conflict || code == errc::invalid_endpoint) {
+                forget(owner.address(), &xs);
+                rp.deliver(err);
+                return;
+              }
+              // The front node is unreachable; the registration waits.
+              rp.deliver(caf::ok_atom::value);
+            });
+    return rp;
+  }
+
+  void remember(const caf::actor& owner, const std::vector<endpoint>& xs) {
+    auto [i, added] = records_.try_emplace(owner.address());
+    auto& rec = i->second;
+    if (added) {
+      rec.owner = owner;
+      self_->monitor(owner);
+    }
+    for (auto& x : xs) {
+      auto j = std::find_if(rec.endpoints.begin(), rec.endpoints.end(),
+                            [&](const endpoint& y) { return same_key(x, y); });
+      if (j != rec.endpoints.end())
+        *j = x;
+      else
+        rec.endpoints.push_back(x);
+    }
+  }
+
+  void forget(const caf::actor_addr& owner, const std::vector<endpoint>* xs) {
+    auto i = records_.find(owner);
+    if (i == records_.end())
+      return;
+    auto& eps = i->second.endpoints;
+    if (xs == nullptr) {
+      eps.clear();
+    } else {
+      eps.erase(std::remove_if(eps.begin(), eps.end(),
+                               [&](const endpoint& x) {
+                                 return std::any_of(xs->begin(), xs->end(),
+                                                    [&](const endpoint& y) {
+                                                      return same_key(x, y);
+                                                    });
+                               }),
+                eps.end());
+    }
+  }
+
+  caf::response_promise list() {
+    auto rp = self_->make_response_promise();
+    if (registry_) {
+      self_->request(registry_, opts_.handshake_timeout, list_atom::value)
+        .then(
+          [rp](std::vector<endpoint>& xs) mutable {
+            rp.deliver(std::move(xs));
+          },
+          [this, rp](caf::error&) mutable { rp.deliver(local_endpoints()); });
+      return rp;
+    }
+    rp.deliver(local_endpoints());
+    return rp;
+  }
+
+  /// What this node's modules registered, sorted like the registry's list.
+  std::vector<endpoint> local_endpoints() const {
+    std::vector<endpoint> result;
+    for (auto& kvp : records_)
+      result.insert(result.end(), kvp.second.endpoints.begin(),
+                    kvp.second.endpoints.end());
+    std::sort(result.begin(), result.end(), [](auto& x, auto& y) {
+      return std::tie(x.protocol, x.pattern, x.method) <
+             std::tie(y.protocol, y.pattern, y.method);
+    });
+    return result;
+  }
+
+  // -- requests from protocol handlers on this node ---------------------------
+
+  static constexpr const char* lost_front =
+    "this node has not joined its front node; try again later";
+
+  caf::response_promise forward(http_request req) {
+    auto rp = self_->make_response_promise();
+    if (!registry_) {
+      rp.deliver(make_error(errc::unavailable, lost_front));
+      return rp;
+    }
+    self_->request(registry_, opts_.request_timeout, std::move(req))
+      .then([rp](http_response& res) mutable { rp.deliver(std::move(res)); },
+            [rp](caf::error& err) mutable { rp.deliver(err); });
+    return rp;
+  }
+
+  void dispatch(http_dispatch x) {
+    auto sink = std::move(x.sink);
+    auto fail = [sink](errc code, std::string message) {
+      dispatch_result result;
+      result.code = code;
+      result.message = std::move(message);
+      sink->deliver(std::move(result));
+    };
+    if (!registry_)
+      return fail(errc::unavailable, lost_front);
+    self_->request(registry_, opts_.request_timeout, std::move(x.request))
+      .then(
+        [sink](http_response& res) {
+          dispatch_result result;
+          result.response = std::move(res);
+          sink->deliver(std::move(result));
+        },
+        [fail](caf::error& err) {
+          std::string detail;
+          auto code = to_errc(err, detail);
+          fail(code, std::move(detail));
+        });
+  }
+
+  caf::stateful_actor<link_state>* self_;
+  logger_ptr log_;
+  link_options opts_;
+  caf::actor bus_;
+  caf::actor connector_;
+  /// Valid while joined.
+  caf::actor door_;
+  caf::actor registry_;
+  std::string front_name_;
+  /// Tells answers and timer ticks of earlier attempts from current ones.
+  uint64_t generation_ = 0;
+  std::chrono::milliseconds backoff_;
+  std::string last_failure_;
+  std::unordered_map<caf::actor_addr, owner_record> records_;
+};
+
+caf::behavior link_actor(caf::stateful_actor<link_state>* self,
+                         link_options opts, caf::actor bus,
+                         caf::actor connector) {
+  return self->state.make_behavior(std::move(opts), std::move(bus),
+                                   std::move(connector));
+}
+
+} // namespace
+
+caf::actor spawn_door(caf::actor_system& sys, door_options opts,
+                      caf::actor registry, caf::actor bus) {
+  return sys.spawn(door_actor, std::move(opts), std::move(registry),
+                   std::move(bus));
+}
+
+caf::actor spawn_link(caf::actor_system& sys, link_options opts, caf::actor bus,
+                      caf::actor connector) {
+  return sys.spawn(link_actor, std::move(opts), std::move(bus),
+                   std::move(connector));
+}
+
+} // namespace sb
