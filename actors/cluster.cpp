@@ -308,7 +308,7 @@ private:
     // registration is made again once this node joins again.
     remember(owner, xs);
     if (!registry_) {
-      log_->info("registration waits for the front node endpoints={}",
+      log_->debug("registration waits for the front node endpoints={}",
                  xs.size());
       rp.deliver(caf::ok_atom::value);
       return rp;

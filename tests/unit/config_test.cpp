@@ -159,3 +159,121 @@ CAF_TEST(the modules option replaces the list of the file) {
   CAF_REQUIRE_EQUAL(x.action, command_line::run);
   CAF_CHECK_EQUAL(x.config.modules, std::vector<std::string>({"users"}));
 }
+
+CAF_TEST(publish join and name come from both the file and the command line) {
+  temp_file f{R"({"publish": {"port": 7000, "bind": "10.0.0.1"},
+                  "cluster": {"name": "front", "heartbeat_interval_ms": 100,
+                              "connection_timeout_ms": 900}})"};
+  auto a = parse({"--config", f.path.c_str()});
+  CAF_REQUIRE_EQUAL(a.action, command_line::run);
+  auto& c = a.config.cluster;
+  CAF_CHECK(c.publish);
+  CAF_CHECK_EQUAL(c.publish_port, 7000);
+  CAF_CHECK_EQUAL(c.publish_bind, "10.0.0.1");
+  CAF_CHECK_EQUAL(c.name, "front");
+  CAF_CHECK_EQUAL(c.heartbeat_interval_ms, 100u);
+  CAF_CHECK_EQUAL(c.connection_timeout_ms, 900u);
+  CAF_CHECK_EQUAL(a.config.effective_name(), "front");
+  auto b = parse({"--publish=0", "--name", "edge-1"});
+  CAF_REQUIRE_EQUAL(b.action, command_line::run);
+  CAF_CHECK(b.config.cluster.publish);
+  CAF_CHECK_EQUAL(b.config.cluster.publish_port, 0);
+  CAF_CHECK_EQUAL(b.config.cluster.publish_bind, "127.0.0.1");
+  CAF_CHECK_EQUAL(b.config.effective_name(), "edge-1");
+  temp_file g{R"({"publish": 7001})"};
+  auto d = parse({"--config", g.path.c_str()});
+  CAF_REQUIRE_EQUAL(d.action, command_line::run);
+  CAF_CHECK(d.config.cluster.publish);
+  CAF_CHECK_EQUAL(d.config.cluster.publish_port, 7001);
+  // Without a name, the host name and process ID tell nodes apart.
+  node_config plain;
+  CAF_CHECK_NOT_EQUAL(plain.effective_name().find(':'), std::string::npos);
+}
+
+CAF_TEST(join takes host and port and a joining node opens no port unasked) {
+  auto a = parse({"--join", "10.1.2.3:7000", "--modules", "users"});
+  CAF_REQUIRE_EQUAL(a.action, command_line::run);
+  CAF_CHECK_EQUAL(a.config.cluster.join_host, "10.1.2.3");
+  CAF_CHECK_EQUAL(a.config.cluster.join_port, 7000);
+  CAF_CHECK(a.config.protocols.empty());
+  auto b = parse({"--join=[::1]:7000", "--port", "9000"});
+  CAF_REQUIRE_EQUAL(b.action, command_line::run);
+  CAF_CHECK_EQUAL(b.config.cluster.join_host, "::1");
+  CAF_CHECK_EQUAL(b.config.protocols, std::vector<std::string>({"http"}));
+  temp_file f{R"({"join": "front.example:7000", "port": 8081})"};
+  auto c = parse({"--config", f.path.c_str()});
+  CAF_REQUIRE_EQUAL(c.action, command_line::run);
+  CAF_CHECK_EQUAL(c.config.cluster.join_host, "front.example");
+  CAF_CHECK_EQUAL(c.config.port, 8081);
+  CAF_CHECK_EQUAL(c.config.protocols, std::vector<std::string>({"http"}));
+  auto starts = [](const command_line& x, const std::string& prefix) {
+    CAF_CHECK_EQUAL(x.action, command_line::fail);
+    auto ok = x.error.rfind(prefix, 0) == 0;
+    if (!ok)
+      CAF_MESSAGE("error '" << x.error << "' does not start with " << prefix);
+    return ok;
+  };
+  for (auto bad : {"7000", ":7000", "host:", "host:0", "host:70000", "::1:7000",
+                   "[::1:7000", "a b:7000", "host:7x"})
+    CAF_CHECK(starts(parse({"--join", bad}), "--join"));
+  CAF_CHECK(starts(parse({"--publish", "-1"}), "--publish"));
+  CAF_CHECK(starts(parse({"--publish", "7000", "--join", "127.0.0.1:7000"}),
+                   "join: a node either accepts other nodes"));
+  CAF_CHECK(starts(parse({"--name", ""}), "--name"));
+}
+
+CAF_TEST(bad cluster keys are named) {
+  auto error_of = [](const std::string& text) {
+    temp_file f{text};
+    auto x = parse({"--config", f.path.c_str()});
+    CAF_CHECK_EQUAL(x.action, command_line::fail);
+    return x.error;
+  };
+  auto names = [&](const std::string& text, const std::string& key) {
+    auto err = error_of(text);
+    auto ok = err.find(key) != std::string::npos;
+    if (!ok)
+      CAF_MESSAGE("error '" << err << "' does not name " << key);
+    return ok;
+  };
+  CAF_CHECK(names(R"({"publish": "7000"})", "publish:"));
+  CAF_CHECK(names(R"({"publish": {"port": 1, "tls": true}})", "publish.tls"));
+  CAF_CHECK(names(R"({"publish": {"bind": "localhost"}})", "publish.bind"));
+  CAF_CHECK(names(R"({"join": 7000})", "join:"));
+  CAF_CHECK(names(R"({"join": "nohost"})", "join:"));
+  CAF_CHECK(names(R"({"cluster": {"gossip": 1}})", "cluster.gossip"));
+  CAF_CHECK(names(R"({"cluster": {"heartbeat_interval_ms": 1}})",
+                  "cluster.heartbeat_interval_ms"));
+  CAF_CHECK(names(R"({"cluster": {"heartbeat_interval_ms": 1000,
+                                  "connection_timeout_ms": 1000}})",
+                  "cluster.connection_timeout_ms: must be longer"));
+  CAF_CHECK(names(R"({"cluster": {"name": ""}})", "cluster.name"));
+  CAF_CHECK(names(R"({"cluster": {"tls": {"certificate": "/etc/hostname"}}})",
+                  "cluster.tls: needs all of"));
+  CAF_CHECK(names(R"({"cluster": {"tls": {"certificate": "/nonexistent/c",
+                                          "key": "/nonexistent/k",
+                                          "ca": "/nonexistent/ca"}}})",
+                  "cluster.tls.certificate: cannot read"));
+  CAF_CHECK(names(R"({"cluster": {"tls": {"certificate": "/etc/hostname",
+                                          "key": "/etc/hostname",
+                                          "ca": "/etc/hostname"}}})",
+                  "cluster.tls.certificate: cannot use"));
+  CAF_CHECK(names(R"({"cluster": {"tls": {"pem": "x"}}})", "cluster.tls.pem"));
+}
+
+CAF_TEST(a program may start from defaults of its own) {
+  program_info info;
+  info.name = "switchboard-demo";
+  info.default_config.clear();
+  info.defaults.modules = {"users"};
+  info.defaults.protocols.clear();
+  std::vector<const char*> argv{"switchboard-demo", "--join", "127.0.0.1:7"};
+  auto x = parse_command_line(static_cast<int>(argv.size()), argv.data(),
+                              table(), info);
+  CAF_REQUIRE_EQUAL(x.action, command_line::run);
+  CAF_CHECK_EQUAL(x.config.modules, std::vector<std::string>({"users"}));
+  CAF_CHECK(x.config.protocols.empty());
+  CAF_CHECK(x.config.source.empty());
+  auto text = usage(table(), info);
+  CAF_CHECK_EQUAL(text.rfind("usage: switchboard-demo", 0), 0u);
+}
