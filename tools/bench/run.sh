@@ -24,6 +24,8 @@ lookups="${BENCH_LOOKUPS:-2000000}"
 
 host=127.0.0.1
 node_pid=""
+front_pid=""
+remote_pid=""
 express_pid=""
 tmp=""
 
@@ -104,8 +106,12 @@ cleanup() {
   local rc=$?
   trap - EXIT
   stop_server node "$node_pid"
+  stop_server remote "$remote_pid"
+  stop_server front "$front_pid"
   stop_server express "$express_pid"
   node_pid=""
+  remote_pid=""
+  front_pid=""
   express_pid=""
   if [[ -n $tmp ]]; then
     if ((rc != 0)) && [[ -s $tmp/node.err ]]; then
@@ -143,9 +149,14 @@ thread_count() {
   echo "${#tasks[@]}"
 }
 
-# CPU time (user + system) of a process, in clock ticks.
+# CPU time (user + system) of processes, in clock ticks, summed.
 cpu_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+  local pid sum=0 t
+  for pid in "$@"; do
+    t="$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+    sum=$((sum + t))
+  done
+  echo "$sum"
 }
 ticks_per_s="$(getconf CLK_TCK)"
 
@@ -231,6 +242,33 @@ express_port=${line#ready port=}
 echo "express: pid $express_pid, port $express_port," \
   "$(thread_count "$express_pid") threads"
 
+# The same users module on a node of its own, joined to a front node that
+# runs only the system module: each request crosses the node link twice.
+"$node_bin" --config "$tmp/node.json" --bind "$host" --port 0 --publish 0 \
+  --modules system --name bench-front >"$tmp/front.out" 2>"$tmp/front.err" &
+front_pid=$!
+line="$(await_ready "$front_pid" '^ready address=' "$tmp/front.err")" \
+  || die "the front node did not become ready in 20 s"
+[[ $line =~ address=127\.0\.0\.1:([0-9]+).*publish=127\.0\.0\.1:([0-9]+) ]] \
+  || die "unexpected ready line: $line"
+front_port=${BASH_REMATCH[1]}
+front_publish=${BASH_REMATCH[2]}
+"$node_bin" --config "$tmp/node.json" --join "$host:$front_publish" \
+  --modules users --name bench-users >"$tmp/remote.out" \
+  2>"$tmp/remote.err" &
+remote_pid=$!
+await_ready "$remote_pid" '^ready address=' "$tmp/remote.err" >/dev/null \
+  || die "the users node did not become ready in 20 s"
+for ((i = 0; i < 100; ++i)); do
+  code="$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' \
+    "http://$host:$front_port/api/users" || true)"
+  [[ $code == 200 ]] && break
+  sleep 0.1
+done
+[[ $code == 200 ]] || die "the users node's routes did not reach the front"
+echo "remote:  front pid $front_pid, port $front_port; users node pid" \
+  "$remote_pid, joined $host:$front_publish"
+
 # Creates one user; prints its id.
 create_user() {
   local port=$1 out code
@@ -247,34 +285,42 @@ node_user="$(create_user "$node_port")" \
   || die "cannot create a user in the node"
 express_user="$(create_user "$express_port")" \
   || die "cannot create a user in Express"
+remote_user="$(create_user "$front_port")" \
+  || die "cannot create a user through the front node"
 for check in "$node_port/api/users/$node_user" \
-  "$express_port/api/users/$express_user" "$node_port/health" \
+  "$express_port/api/users/$express_user" "$front_port/api/users/$remote_user" \
+  "$node_port/health" \
   "$express_port/health"; do
   code="$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' \
     "http://$host:$check")" || die "GET $check failed"
   [[ $code == 200 ]] || die "GET $check answered $code"
 done
-echo "users:   node $node_user, express $express_user"
+echo "users:   node $node_user, express $express_user, remote $remote_user"
 
 # -- runs ---------------------------------------------------------------------
 
 results="$tmp/results.tsv"
 : >"$results"
 
-# Runs wrk once; appends a row to the results.
+# Runs wrk once; appends a row to the results. $5 lists the server's pids.
 run_wrk() {
-  local scenario=$1 conns=$2 server=$3 round=$4 pid=$5 url=$6
+  local scenario=$1 conns=$2 server=$3 round=$4 pids=$5 url=$6
   local timeout_opt=2s
   ((conns >= 1000)) && timeout_opt=5s
   local before after out line
-  before="$(cpu_ticks "$pid")"
+  # shellcheck disable=SC2086
+  before="$(cpu_ticks $pids)"
   out="$tmp/wrk-$scenario-$conns-$server-$round.txt"
   timeout --foreground -k 5 $((duration_s + 30)) \
     wrk -t"$wrk_threads" -c"$conns" -d"$duration" --timeout "$timeout_opt" \
     -s "$bench_dir/report.lua" "$url" >"$out" 2>&1 \
     || { cat "$out" >&2; die "wrk failed against $server ($url)"; }
-  after="$(cpu_ticks "$pid")"
-  kill -0 "$pid" 2>/dev/null || die "$server died during $scenario c=$conns"
+  # shellcheck disable=SC2086
+  after="$(cpu_ticks $pids)"
+  local pid
+  for pid in $pids; do
+    kill -0 "$pid" 2>/dev/null || die "$server died during $scenario c=$conns"
+  done
   line="$(grep -m1 '^bench-result ' "$out")" \
     || { cat "$out" >&2; die "wrk printed no result line"; }
   # Fields of the result line, in order: see report.lua.
@@ -313,6 +359,11 @@ for scenario in health user; do
       run_wrk "$scenario" "$conns" express "$round" "$express_pid" \
         "$express_url"
       sleep "$pause"
+      if [[ $scenario == user ]]; then
+        run_wrk user "$conns" remote "$round" "$front_pid $remote_pid" \
+          "http://$host:$front_port/api/users/$remote_user"
+        sleep "$pause"
+      fi
     done
   done
 done
@@ -321,6 +372,8 @@ done
 
 echo
 echo "== runs (scenario: health = GET /health, user = GET /api/users/:id;"
+echo "   server remote = the users module on a node of its own, joined to"
+echo "   a front node; its cpu counts both processes;"
 echo "   non-2xx = wrk's count of status >= 400; socket errors are"
 echo "   connect/read/write/timeout; cpu = server CPU time per request)"
 printf '%-7s %5s %-8s %2s %10s %9s %9s %8s %21s %8s\n' \
@@ -358,10 +411,30 @@ for scenario in health user; do
 done
 
 echo
+echo "== remote module (ratio = remote req/s / local node req/s on" \
+  "GET /api/users/:id; the target is 0.5 or more)"
+printf '%-7s %12s %13s %8s %14s %14s\n' conns "local req/s" "remote req/s" \
+  ratio "local cpu us" "remote cpu us"
+# Median CPU microseconds per request of one server in one scenario.
+median_cpu() {
+  awk -F'\t' -v sc="$1" -v co="$2" -v sv="$3" \
+    '$1 == sc && $2 == co && $3 == sv { print $13 }' "$results" \
+    | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'
+}
+for conns in $conn_counts; do
+  n="$(median_rps user "$conns" node)"
+  r="$(median_rps user "$conns" remote)"
+  ratio="$(awk -v n="$n" -v r="$r" \
+    'BEGIN { if (n > 0) printf "%.2f", r / n; else print "n/a" }')"
+  printf '%-7s %12s %13s %8s %14s %14s\n' "$conns" "$n" "$r" "$ratio" \
+    "$(median_cpu user "$conns" node)" "$(median_cpu user "$conns" remote)"
+done
+
+echo
 for conns in $conn_counts; do
   ((conns >= 1000)) || continue
   bad="$(awk -F'\t' -v co="$conns" \
-    '$3 == "node" && $2 == co { s += $8 + $9 + $10 + $11 + $12 }
+    '$3 != "express" && $2 == co { s += $8 + $9 + $10 + $11 + $12 }
      END { print s + 0 }' \
     "$results")"
   if ((bad == 0)); then
