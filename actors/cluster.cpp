@@ -309,7 +309,7 @@ private:
     remember(owner, xs);
     if (!registry_) {
       log_->debug("registration waits for the front node endpoints={}",
-                 xs.size());
+                  xs.size());
       rp.deliver(caf::ok_atom::value);
       return rp;
     }

@@ -141,7 +141,9 @@ std::string node::start() {
     d.log->info("accepting nodes name={} address={} tls={}", name,
                 d.cluster_address, tls);
   }
-  d.supervisor = spawn_supervisor(*d.sys, d.cfg, d.table, d.registry, d.bus);
+  auto cluster = d.door ? d.door : c.joins() ? d.registry : caf::actor{};
+  d.supervisor =
+    spawn_supervisor(*d.sys, d.cfg, d.table, d.registry, d.bus, cluster);
   // Block this (non-I/O, non-scheduler) thread until the node serves.
   std::string err;
   caf::scoped_actor self{*d.sys};

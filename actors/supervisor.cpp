@@ -55,11 +55,12 @@ public:
 
   caf::behavior make_behavior(const node_config& cfg,
                               const factory_table& table, caf::actor registry,
-                              caf::actor bus) {
+                              caf::actor bus, caf::actor cluster) {
     cfg_ = cfg;
     table_ = &table;
     registry_ = std::move(registry);
     bus_ = std::move(bus);
+    cluster_ = std::move(cluster);
     started_ = std::chrono::steady_clock::now();
     self_->set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     return {
@@ -73,6 +74,7 @@ public:
         return make_error(errc::unknown_module,
                           "no module named '" + name + "' runs on this node");
       },
+      [this](nodes_atom) { return nodes(); },
       [this](restart_atom, const std::string& name) {
         if (auto slot = find(name);
             slot && state_ == node_state::running &&
@@ -259,6 +261,26 @@ private:
     return result;
   }
 
+  caf::response_promise nodes() {
+    auto rp = self_->make_response_promise();
+    using names = std::vector<std::string>;
+    if (!cluster_) {
+      rp.deliver(std::string{"single"}, names{});
+      return rp;
+    }
+    auto front = cfg_.cluster.publish;
+    self_->request(cluster_, std::chrono::seconds{5}, nodes_atom::value)
+      .then(
+        [rp, front](names& xs) mutable {
+          std::string role = front        ? "front"
+                             : xs.empty() ? "joining"
+                                          : "joined";
+          rp.deliver(std::move(role), std::move(xs));
+        },
+        [rp](caf::error& err) mutable { rp.deliver(err); });
+    return rp;
+  }
+
   // -- supervision ------------------------------------------------------------
 
   void on_down(const caf::down_msg& msg) {
@@ -319,6 +341,7 @@ private:
   const factory_table* table_ = nullptr;
   caf::actor registry_;
   caf::actor bus_;
+  caf::actor cluster_;
   node_state state_ = node_state::starting;
   bool started_once_ = false;
   std::chrono::steady_clock::time_point started_;
@@ -329,18 +352,18 @@ private:
 caf::behavior supervisor_actor(caf::stateful_actor<supervisor_state>* self,
                                const node_config& cfg,
                                const factory_table* table, caf::actor registry,
-                               caf::actor bus) {
+                               caf::actor bus, caf::actor cluster) {
   return self->state.make_behavior(cfg, *table, std::move(registry),
-                                   std::move(bus));
+                                   std::move(bus), std::move(cluster));
 }
 
 } // namespace
 
 caf::actor spawn_supervisor(caf::actor_system& sys, const node_config& cfg,
                             const factory_table& table, caf::actor registry,
-                            caf::actor bus) {
+                            caf::actor bus, caf::actor cluster) {
   return sys.spawn(supervisor_actor, cfg, &table, std::move(registry),
-                   std::move(bus));
+                   std::move(bus), std::move(cluster));
 }
 
 } // namespace sb

@@ -11,6 +11,9 @@
 //   modules.
 // - `(status_atom)` -> `node_status`.
 // - `(module_atom, string name)` -> `module_info`, or `errc::unknown_module`.
+// - `(nodes_atom)` -> `(string role, vector<string> nodes)`: `single` on a
+//   node alone; `front` with the names of the nodes joined to it; `joined`
+//   with the front node's name, or `joining` while it is not reached.
 
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
@@ -20,9 +23,10 @@
 
 namespace sb {
 
-/// Spawns the supervisor. `table` must outlive it.
+/// Spawns the supervisor. `table` must outlive it. `cluster` is the door of
+/// a front node or the link of a joining node, else invalid.
 caf::actor spawn_supervisor(caf::actor_system& sys, const node_config& cfg,
                             const factory_table& table, caf::actor registry,
-                            caf::actor bus);
+                            caf::actor bus, caf::actor cluster = {});
 
 } // namespace sb

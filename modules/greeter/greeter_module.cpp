@@ -43,9 +43,8 @@ caf::behavior greeter_actor(caf::stateful_actor<greeter_state>* self,
         if (req.handler == "hello") {
           ++st.greetings;
           auto who = find_field(req.params, "name");
-          return json_reply(
-            200, {{"greeting", st.cfg.greeting + ", " + (who ? *who : "") +
-                                 "!"}});
+          return json_reply(200, {{"greeting", st.cfg.greeting + ", " +
+                                                 (who ? *who : "") + "!"}});
         }
         return json_reply(200, {{"greetings", st.greetings},
                                 {"route_events", st.route_events},

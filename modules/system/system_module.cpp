@@ -23,6 +23,7 @@ http_response error_reply(errc code, const std::string& message) {
 
 std::vector<endpoint> endpoints(const std::string& module) {
   return {make_endpoint("GET", "/health", "health", module),
+          make_endpoint("GET", "/api/nodes", "nodes", module),
           make_endpoint("GET", "/health/ready", "ready", module),
           make_endpoint("GET", "/health/modules/:name", "module", module),
           make_endpoint("GET", "/api/routes", "routes", module)};
@@ -62,6 +63,13 @@ caf::behavior system_actor(caf::event_based_actor* self, module_context ctx) {
           .then(
             [rp](module_info& info) mutable {
               rp.deliver(json_reply(200, to_json(info)));
+            },
+            fail);
+      } else if (req.handler == "nodes") {
+        self->request(ctx.node, ask_timeout, nodes_atom::value)
+          .then(
+            [rp](std::string& role, std::vector<std::string>& names) mutable {
+              rp.deliver(json_reply(200, {{"role", role}, {"nodes", names}}));
             },
             fail);
       } else if (req.handler == "routes") {
