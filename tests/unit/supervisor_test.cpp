@@ -132,7 +132,7 @@ CAF_TEST(start brings up every module and reports the routes) {
 CAF_TEST(the route list names method pattern protocol module and auth) {
   CAF_REQUIRE(start());
   auto routes = get("/api/routes", 200)["routes"];
-  CAF_REQUIRE_EQUAL(routes.size(), 5u);
+  CAF_REQUIRE_EQUAL(routes.size(), 6u);
   bool found = false;
   for (auto& r : routes)
     if (r["pattern"] == "/crash") {
@@ -143,6 +143,12 @@ CAF_TEST(the route list names method pattern protocol module and auth) {
       CAF_CHECK_EQUAL(r["auth"], "none");
     }
   CAF_CHECK(found);
+}
+
+CAF_TEST(a node alone says so) {
+  CAF_REQUIRE(start());
+  CAF_CHECK_EQUAL(get_str("/api/nodes", 200, "role"), "single");
+  CAF_CHECK_EQUAL(get("/api/nodes", 200)["nodes"].size(), 0u);
 }
 
 CAF_TEST(ready answers 503 while the node still starts) {
