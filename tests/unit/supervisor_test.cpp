@@ -119,7 +119,7 @@ CAF_TEST_FIXTURE_SCOPE(supervisor_tests, fixture)
 
 CAF_TEST(start brings up every module and reports the routes) {
   CAF_REQUIRE(start());
-  CAF_CHECK_EQUAL(routes, 5u);
+  CAF_CHECK_EQUAL(routes, 6u);
   CAF_CHECK_EQUAL(get_str("/health", 200, "status"), "healthy");
   CAF_CHECK_EQUAL(get_str("/health/ready", 200, "status"), "running");
   auto m = get("/health/modules/crashy", 200);
