@@ -10,6 +10,8 @@
 //   the owner's endpoints with the same protocol, method and pattern;
 //   `(withdraw_atom, actor owner)` removes all of them.
 // - `(list_atom)` -> `vector<endpoint>`: every endpoint, sorted by pattern.
+// - `(status_atom)` -> `(uint64_t endpoints, uint64_t owners, uint64_t
+//   pending)`: what the registry holds now.
 // - `http_request` -> `http_response`: dispatches like `http_dispatch`.
 // - `http_dispatch`: dispatches and answers through the reply sink; the
 //   path that the HTTP protocol handler uses.

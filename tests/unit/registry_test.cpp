@@ -102,6 +102,19 @@ struct fixture : test::module_fixture {
     return result;
   }
 
+  /// Endpoints, owners and pending requests the registry holds.
+  std::tuple<uint64_t, uint64_t, uint64_t> status() {
+    auto rh = self->request(registry, caf::infinite, status_atom::value);
+    consume_messages();
+    std::tuple<uint64_t, uint64_t, uint64_t> result;
+    rh.receive(
+      [&](uint64_t endpoints, uint64_t owners, uint64_t pending) {
+        result = {endpoints, owners, pending};
+      },
+      [](caf::error&) { CAF_FAIL("status failed"); });
+    return result;
+  }
+
   /// Whether the test's own actor has a message waiting.
   bool has_reply() { return !self->mailbox().empty(); }
 };
@@ -181,6 +194,7 @@ CAF_TEST(requests waiting on an owner fail at once when it goes down) {
       self->request(registry, caf::infinite, make_request("GET", "/slow")));
   consume_messages();
   CAF_REQUIRE(!has_reply());
+  CAF_CHECK_EQUAL(status(), std::make_tuple(1u, 1u, 3u));
   // Kill the owner; no clock moves, so only the down message can answer.
   anon_send_exit(owner, caf::exit_reason::kill);
   consume_messages();
@@ -193,9 +207,10 @@ CAF_TEST(requests waiting on an owner fail at once when it goes down) {
                });
     CAF_CHECK_EQUAL(code, errc::owner_down);
   }
-  // Its endpoints went with it.
+  // Its endpoints went with it, and no state of it stays behind.
   CAF_CHECK_EQUAL(call("GET", "/slow").code, errc::no_route);
   CAF_CHECK_EQUAL(list().size(), 0u);
+  CAF_CHECK_EQUAL(status(), std::make_tuple(0u, 0u, 0u));
   // Nothing else arrives later, not even when every timer fires.
   advance_time(10s);
   consume_messages();
