@@ -15,6 +15,7 @@
 #include "actors/messages.hpp"
 #include "actors/registry.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/tls_error_queue.hpp"
 
 namespace sb {
 
@@ -94,6 +95,10 @@ std::string node::start() {
   auto& d = *impl_;
   if (d.sys)
     return "the node started already";
+  if (d.cfg.cluster.tls.enabled() && !tls_error_queue_guard_active())
+    return "cluster.tls: this program does not guard OpenSSL's error queue "
+           "(see actors/tls_error_queue.hpp), so one failed TLS connection "
+           "would drop the others";
   set_log_level(d.cfg.log_level);
   d.sys_cfg = std::make_unique<system_config>(d.cfg);
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);

@@ -2,7 +2,10 @@
 // the simulated network of caf/test/io_dsl.hpp: deterministic and
 // single-threaded, no sockets, no sleeps. earth is the front node: it runs the
 // registry, a bus and the door, published on port 8080. mars joins it: its
-// link connects through mars' own middleman actor, exactly as a node does.
+// link connects through mars' own middleman actor, exactly as a node does,
+// since the test multiplexer hands out the connections that the test
+// prepared (prepare_mars_connection) and refuses every other one with
+// cannot_connect_to_node, as a closed port would.
 //
 // Never use io_dsl's exec_all() / run() while a timer that matters is
 // pending: in CAF 0.17.6 exec_all() can declare the network idle while bytes
@@ -20,13 +23,17 @@
 
 #include "caf/test/io_dsl.hpp"
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "actors/atoms.hpp"
 #include "actors/bus.hpp"
 #include "actors/cluster.hpp"
+#include "actors/dispatch.hpp"
 #include "actors/error.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
@@ -78,16 +85,32 @@ caf::behavior remote_module(caf::stateful_actor<module_state>* self,
   };
 }
 
-/// An owner on earth: answers every request with "earth".
-caf::behavior earth_owner(caf::event_based_actor*) {
+/// An owner that answers every request with the handler that matched.
+caf::behavior handler_owner(caf::event_based_actor*) {
   return {
-    [](http_request&) {
+    [](http_request& req) {
       http_response res;
-      res.body = "earth";
+      res.body = req.handler;
       return res;
     },
   };
 }
+
+/// A door that accepts the handshake and never answers it.
+caf::behavior silent_door(caf::stateful_actor<module_state>* self) {
+  return {
+    [self](join_atom, uint32_t, std::string&, caf::actor&) {
+      self->state.held.push_back(self->make_response_promise());
+    },
+  };
+}
+
+/// A reply sink of a protocol handler on mars.
+struct test_sink : reply_sink {
+  std::optional<dispatch_result> result;
+
+  void deliver(dispatch_result x) override { result = std::move(x); }
+};
 
 // -- helpers ------------------------------------------------------------------
 
@@ -111,8 +134,7 @@ using planet_fixture = test_coordinator_fixture<config>;
 constexpr uint16_t door_port = 8080;
 
 /// earth: registry, bus and door, published on port 8080. mars: a bus. The
-/// link on mars is spawned by each test (`start_link`), since tests differ
-/// in its wire version.
+/// link on mars is spawned by each test, since tests differ in its options.
 struct fixture : point_to_point_fixture<planet_fixture> {
   /// The acceptor of earth's door: every connection that mars makes to port
   /// 8080, the first and each reconnection, must arrive there.
@@ -143,8 +165,8 @@ struct fixture : point_to_point_fixture<planet_fixture> {
   }
 
   ~fixture() {
-    // A live link retries for ever, and each retry is a timer that the
-    // destructors of the base fixtures would fire.
+    // A live link retries for ever, each retry a timer that the destructors
+    // of the base fixtures would fire; held promises keep actors alive.
     for (auto& x : to_kill)
       caf::anon_send_exit(x, caf::exit_reason::kill);
     for (auto& x : {link, door, registry, earth_bus, mars_bus})
@@ -158,8 +180,8 @@ struct fixture : point_to_point_fixture<planet_fixture> {
   /// run *before* read_data(), which would run them itself and then report
   /// no progress, hiding the bytes they wrote for the other node.
   static bool step(planet_type& planet) {
-    return planet.sched.try_run_once() || planet.mpx.try_exec_runnable()
-           || planet.mpx.read_data() || planet.mpx.try_accept_connection();
+    return planet.sched.try_run_once() || planet.mpx.try_exec_runnable() ||
+           planet.mpx.read_data() || planet.mpx.try_accept_connection();
   }
 
   /// Runs both nodes until neither can move. Fires no timer and moves no
@@ -169,16 +191,24 @@ struct fixture : point_to_point_fixture<planet_fixture> {
       ; // repeat
   }
 
+  /// Whether `dest` on `planet` has a message waiting (a timer that fired,
+  /// say); puts it first in line for expect_on() if so.
+  static bool has_message(planet_type& planet, const caf::actor& dest) {
+    return planet.sched.prioritize(dest) &&
+           caf::actor_cast<caf::abstract_actor*>(dest)
+               ->peek_at_next_mailbox_element() != nullptr;
+  }
+
   /// Runs both nodes one step at a time until `dest` on `planet` has a
-  /// message waiting, and puts it first in line for expect_on().
+  /// message waiting.
   void run_until_message_for(planet_type& planet, const caf::actor& dest) {
-    while (!planet.sched.prioritize(dest))
+    while (!has_message(planet, dest))
       if (!step(earth) && !step(mars))
         CAF_FAIL("no message arrives for " << to_string(dest));
   }
 
-  /// The first element of the next message of `dest` on `planet`, which
-  /// must be a `T`; requires run_until_message_for() first.
+  /// The first element of the next message of `dest`, which must be a `T`;
+  /// requires run_until_message_for() first.
   template <class T>
   T peek(const caf::actor& dest) {
     auto ptr = caf::actor_cast<caf::abstract_actor*>(dest)
@@ -204,14 +234,14 @@ struct fixture : point_to_point_fixture<planet_fixture> {
     mars.mpx.impl_ptr(mars_conn)->io_failure(&mars.mpx, operation::read);
   }
 
-  // -- the cluster actors -----------------------------------------------------
+  // -- the link ---------------------------------------------------------------
 
-  static link_options options(uint32_t version = wire_version) {
+  static link_options options() {
     link_options opts;
     opts.name = "mars";
     opts.host = "earth";
     opts.port = door_port;
-    opts.version = version;
+    opts.version = wire_version;
     opts.handshake_timeout = 5s;
     opts.reconnect_min = 100ms;
     opts.reconnect_max = 1s;
@@ -219,13 +249,14 @@ struct fixture : point_to_point_fixture<planet_fixture> {
     return opts;
   }
 
+  /// mars' middleman actor, which the link asks to connect.
   caf::actor connector() {
     return caf::actor_cast<caf::actor>(mars.mm.actor_handle());
   }
 
   /// Spawns the link on mars; it starts to connect at once.
-  void start_link(uint32_t version = wire_version) {
-    link = spawn_link(mars.sys, options(version), mars_bus, connector());
+  void start_link(link_options opts = options()) {
+    link = spawn_link(mars.sys, std::move(opts), mars_bus, connector());
   }
 
   /// Spawns the link and runs both nodes until the handshake is done.
@@ -242,7 +273,8 @@ struct fixture : point_to_point_fixture<planet_fixture> {
   /// mailbox would hang for ever in the deterministic scheduler.
   template <class... Ts>
   auto ask(planet_type& planet, const caf::actor& dest, Ts&&... xs) {
-    auto rh = planet.self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+    auto rh =
+      planet.self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
     exhaust();
     CAF_REQUIRE(!planet.self->mailbox().empty());
     return rh;
@@ -262,6 +294,23 @@ struct fixture : point_to_point_fixture<planet_fixture> {
       .receive([&](std::vector<endpoint>& xs) { result = std::move(xs); },
                [&](caf::error& err) { CAF_FAIL(planet.sys.render(err)); });
     return result;
+  }
+
+  /// Registers `xs` for `owner` with `dest` (earth's registry or the link);
+  /// returns the error, if any.
+  caf::error add(planet_type& planet, const caf::actor& dest,
+                 const caf::actor& owner, std::vector<endpoint> xs) {
+    caf::error result;
+    ask(planet, dest, register_atom::value, owner, std::move(xs))
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  /// Our code of `err`; errc::none for no error, which to_errc() cannot
+  /// take (caf::error::category() of an empty error dereferences null).
+  static errc code_of(const caf::error& err, std::string& detail) {
+    return err ? to_errc(err, detail) : errc::none;
   }
 
   /// Receives the answer to an earlier request of `planet`'s test actor.
@@ -286,7 +335,7 @@ struct fixture : point_to_point_fixture<planet_fixture> {
   }
 
   /// Spawns the module on mars with the link as its registry and asks it to
-  /// start; returns the module and the error its registration got.
+  /// start; returns the module and the answer to its registration.
   std::pair<caf::actor, caf::error> spawn_module() {
     module_context ctx;
     ctx.name = "remote";
@@ -302,6 +351,13 @@ struct fixture : point_to_point_fixture<planet_fixture> {
   caf::actor start_module() {
     auto [hdl, err] = spawn_module();
     CAF_REQUIRE_EQUAL(mars.sys.render(err), mars.sys.render(caf::error{}));
+    return hdl;
+  }
+
+  template <class Fun>
+  caf::actor spawn_on(planet_type& planet, Fun fun) {
+    auto hdl = planet.sys.spawn(fun);
+    to_kill.push_back(hdl);
     return hdl;
   }
 
@@ -332,10 +388,10 @@ CAF_TEST(a link joins the door and a module on mars serves earth) {
   expect_on(earth, (join_atom, uint32_t, std::string, caf::actor),
             from(_).to(door).with(join_atom::value, wire_version,
                                   std::string{"mars"}, _));
-  // ... which links earth's bus to mars' bus and answers with its registry.
+  // ... which links earth's bus to mars' bus and answers with its registry;
+  // the link links mars' bus to earth's.
   expect_on(earth, (peer_atom, caf::actor), from(door).to(earth_bus));
   run_until_message_for(mars, link);
-  CAF_CHECK_EQUAL(peek<uint32_t>(link), wire_version);
   expect_on(mars, (uint32_t, std::string, caf::actor, caf::actor),
             from(_).to(link).with(wire_version, std::string{"earth"}, _, _));
   expect_on(mars, (peer_atom, caf::actor), from(link).to(mars_bus));
@@ -366,8 +422,8 @@ CAF_TEST(an owner killed on mars fails its waiting requests at once) {
   auto module = start_module();
   auto earth_t0 = earth.sched.clock().now();
   auto mars_t0 = mars.sched.clock().now();
-  auto on_earth = earth.self->request(registry, caf::infinite,
-                                      make_request({"remote-hold"}));
+  auto on_earth =
+    earth.self->request(registry, caf::infinite, make_request({"remote-hold"}));
   auto on_mars =
     mars.self->request(link, caf::infinite, make_request({"remote-hold"}));
   exhaust();
@@ -391,20 +447,12 @@ CAF_TEST(a lost connection fails waiting requests and the link joins again) {
   join();
   start_module();
   auto earth_t0 = earth.sched.clock().now();
-  auto mars_t0 = mars.sched.clock().now();
-  auto on_earth = earth.self->request(registry, caf::infinite,
-                                      make_request({"remote-hold"}));
-  auto on_mars =
-    mars.self->request(link, caf::infinite, make_request({"remote-hold"}));
+  auto on_earth =
+    earth.self->request(registry, caf::infinite, make_request({"remote-hold"}));
   exhaust();
   CAF_REQUIRE(earth.self->mailbox().empty());
-  CAF_REQUIRE(mars.self->mailbox().empty());
   disconnect();
   exhaust();
-  CAF_CHECK(!mars.self->mailbox().empty());
-  (void) on_mars;
-  CAF_MESSAGE("mars pending timeouts: " << mars.sched.clock().schedule().size());
-  for (auto& kvp : mars.sched.clock().schedule()) CAF_MESSAGE("  at +" << (kvp.first - mars_t0).count());
   // earth: the request fails at once, the routes and the node are gone.
   CAF_CHECK_EQUAL(await(earth, on_earth).code, errc::owner_down);
   CAF_CHECK_EQUAL(earth.sched.clock().now(), earth_t0);
@@ -412,30 +460,65 @@ CAF_TEST(a lost connection fails waiting requests and the link joins again) {
                   errc::no_route);
   CAF_CHECK_EQUAL(list(earth, registry).size(), 0u);
   CAF_CHECK_EQUAL(nodes(earth, door), std::vector<std::string>{});
-  // mars: the link noticed, and refuses requests until it joins again.
+  // mars: the link noticed, and refuses new requests until it joins again.
   CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{});
-  auto res = call(mars, link, make_request({"remote", "1"}));
-  CAF_CHECK_EQUAL(res.code, errc::unavailable);
+  CAF_CHECK_EQUAL(call(mars, link, make_request({"remote", "1"})).code,
+                  errc::unavailable);
   // It still knows what its modules registered.
   CAF_CHECK_EQUAL(list(mars, link).size(), 2u);
   // Nothing happens before the backoff (reconnect_min) has passed ...
   prepare_mars_connection();
   mars.advance_time(99ms);
+  CAF_CHECK(!has_message(mars, link));
   exhaust();
   CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{});
   // ... then the link connects, joins and registers the module again.
   mars.advance_time(1ms);
+  CAF_CHECK(has_message(mars, link));
   exhaust();
   CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{"earth"});
   CAF_CHECK_EQUAL(nodes(earth, door), std::vector<std::string>{"mars"});
   CAF_CHECK_EQUAL(list(earth, registry).size(), 2u);
-  res = call(earth, registry, make_request({"remote", "2"}));
+  auto res = call(earth, registry, make_request({"remote", "2"}));
   CAF_CHECK_EQUAL(res.code, errc::none);
   CAF_CHECK_EQUAL(res.body, "echo:2:rid-1");
 }
 
+// Fails on the code of this writing: the link forwards with a request that
+// only its own request_timeout (5 s) ends, and tracks nothing to fail when
+// the front node goes away; the request ends as errc::timeout, "the owner of
+// this endpoint did not answer in time", after 5 s.
+CAF_TEST(the link fails requests waiting on a lost front node at once) {
+  join();
+  start_module();
+  auto mars_t0 = mars.sched.clock().now();
+  // What mars' protocol handlers send (http_dispatch), and a plain request.
+  auto sink = std::make_shared<test_sink>();
+  caf::anon_send(link, http_dispatch{make_request({"remote-hold"}), sink});
+  auto on_mars =
+    mars.self->request(link, caf::infinite, make_request({"remote-hold"}));
+  exhaust();
+  CAF_REQUIRE(!sink->result);
+  CAF_REQUIRE(mars.self->mailbox().empty());
+  disconnect();
+  exhaust();
+  CAF_CHECK_EQUAL(mars.sched.clock().now(), mars_t0);
+  auto failed_at_once = [](errc code) {
+    return code == errc::owner_down || code == errc::unavailable;
+  };
+  // CAF_CHECK, not CAF_REQUIRE: a failed requirement ends the whole run.
+  CAF_CHECK(sink->result);
+  if (sink->result)
+    CAF_CHECK(failed_at_once(sink->result->code));
+  CAF_CHECK(!mars.self->mailbox().empty());
+  if (!mars.self->mailbox().empty())
+    CAF_CHECK(failed_at_once(await(mars, on_mars).code));
+}
+
 CAF_TEST(a link of another wire version is refused with version_mismatch) {
-  start_link(wire_version + 1);
+  auto opts = options();
+  opts.version = wire_version + 1;
+  start_link(opts);
   run_until_message_for(earth, door);
   expect_on(earth, (join_atom, uint32_t, std::string, caf::actor),
             from(_).to(door).with(join_atom::value, wire_version + 1,
@@ -445,7 +528,7 @@ CAF_TEST(a link of another wire version is refused with version_mismatch) {
   auto err = peek<caf::error>(link);
   CAF_CHECK_EQUAL(err.category(), error_category);
   std::string detail;
-  CAF_CHECK_EQUAL(to_errc(err, detail), errc::version_mismatch);
+  CAF_CHECK_EQUAL(code_of(err, detail), errc::version_mismatch);
   CAF_CHECK_EQUAL(detail, "node 'earth' speaks wire version 1 and the joining "
                           "node speaks 2");
   expect_on(mars, (caf::error), from(_).to(link));
@@ -454,8 +537,8 @@ CAF_TEST(a link of another wire version is refused with version_mismatch) {
   CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{});
   CAF_CHECK_EQUAL(nodes(earth, door), std::vector<std::string>{});
   mars.self->send(mars_bus, subscribe_atom::value, std::string{"news"});
-  earth.self->send(earth_bus, publish_atom::value, std::string{"news"},
-                   caf::make_message(std::string{"from earth"}));
+  caf::anon_send(earth_bus, publish_atom::value, std::string{"news"},
+                 caf::make_message(std::string{"from earth"}));
   exhaust();
   CAF_CHECK(mars.self->mailbox().empty());
   // The link tries again after its backoff, and is refused again.
@@ -470,17 +553,13 @@ CAF_TEST(a link of another wire version is refused with version_mismatch) {
 
 CAF_TEST(a registration from mars that clashes with earth is refused) {
   join();
-  auto owner = earth.sys.spawn(earth_owner);
-  to_kill.push_back(owner);
-  ask(earth, registry, register_atom::value, owner,
-      std::vector<endpoint>{
-        make_endpoint("GET", "/remote/:name", "mine", "earthly")})
-    .receive([](caf::ok_atom) {},
-             [&](caf::error& err) { CAF_FAIL(earth.sys.render(err)); });
+  auto owner = spawn_on(earth, handler_owner);
+  CAF_REQUIRE(!add(earth, registry, owner,
+                   {make_endpoint("GET", "/remote/:name", "mine", "earthly")}));
   // The module on mars gets the registry's conflict as its start answer.
   auto [module, err] = spawn_module();
   std::string detail;
-  CAF_CHECK_EQUAL(to_errc(err, detail), errc::conflict);
+  CAF_CHECK_EQUAL(code_of(err, detail), errc::conflict);
   CAF_CHECK_NOT_EQUAL(detail.find("module 'earthly'"), std::string::npos);
   CAF_CHECK_NOT_EQUAL(detail.find("module 'remote'"), std::string::npos);
   // earth keeps its own endpoint, and nothing of mars' batch.
@@ -488,12 +567,63 @@ CAF_TEST(a registration from mars that clashes with earth is refused) {
   CAF_REQUIRE_EQUAL(xs.size(), 1u);
   CAF_CHECK_EQUAL(xs[0].module, "earthly");
   CAF_CHECK_EQUAL(call(earth, registry, make_request({"remote", "1"})).body,
-                  "earth");
+                  "mine");
   // The link forgot the refused batch: it would not register it again on
   // the next join.
   disconnect();
   exhaust();
   CAF_CHECK_EQUAL(list(mars, link).size(), 0u);
+}
+
+// Fails on the code of this writing: on a conflict the link forgets every
+// endpoint of the refused batch (link_state::add calls forget(owner, &xs)),
+// including those that the front node accepted before and still holds; they
+// are missing after the next join.
+CAF_TEST(a refused batch does not make the link forget earlier endpoints) {
+  join();
+  auto earthly = spawn_on(earth, handler_owner);
+  CAF_REQUIRE(!add(earth, registry, earthly,
+                   {make_endpoint("GET", "/taken", "mine", "earthly")}));
+  auto owner = spawn_on(mars, handler_owner);
+  CAF_REQUIRE(
+    !add(mars, link, owner, {make_endpoint("GET", "/a", "first", "remote")}));
+  // The same endpoint again, with one that clashes.
+  auto err = add(mars, link, owner,
+                 {make_endpoint("GET", "/a", "first", "remote"),
+                  make_endpoint("GET", "/taken", "other", "remote")});
+  std::string detail;
+  CAF_REQUIRE_EQUAL(code_of(err, detail), errc::conflict);
+  // earth still routes GET /a to the owner on mars.
+  CAF_CHECK_EQUAL(call(earth, registry, make_request({"a"})).body, "first");
+  // After a reconnection, it still does.
+  disconnect();
+  exhaust();
+  CAF_CHECK_EQUAL(list(mars, link).size(), 1u);
+  prepare_mars_connection();
+  mars.advance_time(100ms);
+  exhaust();
+  CAF_REQUIRE_EQUAL(nodes(mars, link), std::vector<std::string>{"earth"});
+  CAF_CHECK_EQUAL(call(earth, registry, make_request({"a"})).body, "first");
+}
+
+// Fails on the code of this writing: registry_state::add updates an
+// endpoint that the owner registers again in place *before* it checks the
+// rest of the batch, and does not undo that update when a later endpoint of
+// the batch clashes ("adds all endpoints or none", registry.hpp).
+CAF_TEST(a refused batch leaves an endpoint it repeats unchanged) {
+  join();
+  auto earthly = spawn_on(earth, handler_owner);
+  CAF_REQUIRE(!add(earth, registry, earthly,
+                   {make_endpoint("GET", "/taken", "mine", "earthly")}));
+  auto owner = spawn_on(mars, handler_owner);
+  CAF_REQUIRE(
+    !add(mars, link, owner, {make_endpoint("GET", "/a", "first", "remote")}));
+  auto err = add(mars, link, owner,
+                 {make_endpoint("GET", "/a", "second", "remote"),
+                  make_endpoint("GET", "/taken", "other", "remote")});
+  std::string detail;
+  CAF_REQUIRE_EQUAL(code_of(err, detail), errc::conflict);
+  CAF_CHECK_EQUAL(call(earth, registry, make_request({"a"})).body, "first");
 }
 
 CAF_TEST(events cross between the buses of joined nodes both ways) {
@@ -516,10 +646,80 @@ CAF_TEST(events cross between the buses of joined nodes both ways) {
   CAF_CHECK_EQUAL(next_event<std::string>(mars), "from earth");
   CAF_CHECK(earth.self->mailbox().empty());
   CAF_CHECK(mars.self->mailbox().empty());
-  // earth's registry announces the routes of mars' module to mars' bus.
+  // earth's registry announces the routes of mars' module on mars' bus.
   start_module();
   CAF_CHECK_EQUAL(next_event<routes_changed>(mars).count, 2u);
   CAF_CHECK(mars.self->mailbox().empty());
+}
+
+CAF_TEST(a link started before its front node retries with capped backoff) {
+  // Nothing accepts mars on port 8081 yet.
+  constexpr uint16_t late_port = 8081;
+  auto opts = options();
+  opts.port = late_port;
+  opts.reconnect_min = 100ms;
+  opts.reconnect_max = 700ms;
+  start_link(opts);
+  exhaust();
+  CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{});
+  // A module registers at once: the registration waits for the front node.
+  auto mars_t0 = mars.sched.clock().now();
+  start_module();
+  CAF_CHECK_EQUAL(mars.sched.clock().now(), mars_t0);
+  CAF_CHECK_EQUAL(list(mars, link).size(), 2u);
+  // Each attempt fails (cannot_connect_to_node); the next one comes after a
+  // backoff that doubles from reconnect_min up to reconnect_max.
+  for (auto backoff : {100ms, 200ms, 400ms, 700ms, 700ms}) {
+    mars.advance_time(backoff - 1ms);
+    CAF_CHECK(!has_message(mars, link));
+    mars.advance_time(1ms);
+    CAF_CHECK(has_message(mars, link));
+    exhaust();
+  }
+  // The front node starts accepting there; the link joins at the next tick.
+  prepare_connection(earth, mars, "earth", late_port);
+  CAF_REQUIRE_EQUAL(earth.publish(door, late_port), late_port);
+  exhaust();
+  CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{});
+  mars.advance_time(700ms);
+  exhaust();
+  CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{"earth"});
+  auto xs = list(earth, registry);
+  CAF_REQUIRE_EQUAL(xs.size(), 2u);
+  CAF_CHECK_EQUAL(xs[1].module, "remote");
+  CAF_CHECK_EQUAL(call(earth, registry, make_request({"remote", "5"})).body,
+                  "echo:5:rid-1");
+}
+
+CAF_TEST(a handshake that gets no answer ends after handshake_timeout) {
+  constexpr uint16_t silent_port = 8082;
+  prepare_connection(earth, mars, "earth", silent_port);
+  auto silent = spawn_on(earth, silent_door);
+  CAF_REQUIRE_EQUAL(earth.publish(silent, silent_port), silent_port);
+  auto opts = options();
+  opts.port = silent_port;
+  opts.handshake_timeout = 2s;
+  opts.reconnect_min = 300ms;
+  start_link(opts);
+  run_until_message_for(earth, silent);
+  expect_on(earth, (join_atom, uint32_t, std::string, caf::actor),
+            from(_).to(silent).with(join_atom::value, wire_version,
+                                    std::string{"mars"}, _));
+  exhaust();
+  // The link gives up after exactly handshake_timeout ...
+  mars.advance_time(1999ms);
+  CAF_CHECK(!has_message(mars, link));
+  mars.advance_time(1ms);
+  CAF_REQUIRE(has_message(mars, link));
+  CAF_CHECK_EQUAL(peek<caf::error>(link), caf::sec::request_timeout);
+  exhaust();
+  CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{});
+  // ... and shakes hands again after reconnect_min.
+  mars.advance_time(300ms);
+  run_until_message_for(earth, silent);
+  expect_on(earth, (join_atom, uint32_t, std::string, caf::actor),
+            from(_).to(silent).with(join_atom::value, wire_version,
+                                    std::string{"mars"}, _));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
