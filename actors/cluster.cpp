@@ -1,6 +1,7 @@
 #include "actors/cluster.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -111,6 +112,34 @@ caf::behavior door_actor(caf::stateful_actor<door_state>* self,
 struct owner_record {
   caf::actor owner;
   std::vector<endpoint> endpoints;
+};
+
+/// Where the answer to a request that the link passed on goes: a response
+/// promise, or the reply sink of a protocol handler on this node.
+struct waiting {
+  caf::response_promise rp;
+  reply_sink_ptr sink;
+
+  void succeed(http_response&& res) {
+    if (sink) {
+      dispatch_result result;
+      result.response = std::move(res);
+      sink->deliver(std::move(result));
+    } else {
+      rp.deliver(std::move(res));
+    }
+  }
+
+  void fail(errc code, std::string message) {
+    if (sink) {
+      dispatch_result result;
+      result.code = code;
+      result.message = std::move(message);
+      sink->deliver(std::move(result));
+    } else {
+      rp.deliver(make_error(code, std::move(message)));
+    }
+  }
 };
 
 bool same_key(const endpoint& x, const endpoint& y) {
@@ -286,6 +315,7 @@ private:
                  where(), self_->system().render(msg.reason));
       door_ = nullptr;
       registry_ = nullptr;
+      fail_waiting();
       backoff_ = opts_.reconnect_min;
       last_failure_.clear();
       ++generation_;
@@ -305,7 +335,11 @@ private:
       return rp;
     }
     // Remember first: should the front node go away while it answers, the
-    // registration is made again once this node joins again.
+    // registration is made again once this node joins again. A refusal
+    // restores what was remembered before.
+    std::optional<std::vector<endpoint>> before;
+    if (auto i = records_.find(owner.address()); i != records_.end())
+      before = i->second.endpoints;
     remember(owner, xs);
     if (!registry_) {
       log_->debug("registration waits for the front node endpoints={}",
@@ -317,11 +351,17 @@ private:
       ->request(registry_, opts_.handshake_timeout, register_atom::value, owner,
                 xs)
       .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
-            [this, rp, owner, xs](caf::error& err) mutable {
+            [this, rp, owner, before](caf::error& err) mutable {
               std::string detail;
               auto code = to_errc(err, detail);
               if (code == errc::conflict || code == errc::invalid_endpoint) {
-                forget(owner.address(), &xs);
+                if (auto i = records_.find(owner.address());
+                    i != records_.end()) {
+                  if (before)
+                    i->second.endpoints = std::move(*before);
+                  else
+                    i->second.endpoints.clear();
+                }
                 rp.deliver(err);
                 return;
               }
@@ -402,38 +442,47 @@ private:
 
   caf::response_promise forward(http_request req) {
     auto rp = self_->make_response_promise();
-    if (!registry_) {
-      rp.deliver(make_error(errc::unavailable, lost_front));
-      return rp;
-    }
-    self_->request(registry_, opts_.request_timeout, std::move(req))
-      .then([rp](http_response& res) mutable { rp.deliver(std::move(res)); },
-            [rp](caf::error& err) mutable { rp.deliver(err); });
+    send_to_front(std::move(req), waiting{rp, nullptr});
     return rp;
   }
 
   void dispatch(http_dispatch x) {
-    auto sink = std::move(x.sink);
-    auto fail = [sink](errc code, std::string message) {
-      dispatch_result result;
-      result.code = code;
-      result.message = std::move(message);
-      sink->deliver(std::move(result));
-    };
+    send_to_front(std::move(x.request), waiting{{}, std::move(x.sink)});
+  }
+
+  /// Sends a request of this node's protocol handlers to the front node's
+  /// registry. Until the answer comes it waits in `waiting_`, so that a lost
+  /// front node fails it at once rather than at its timeout.
+  void send_to_front(http_request req, waiting w) {
     if (!registry_)
-      return fail(errc::unavailable, lost_front);
-    self_->request(registry_, opts_.request_timeout, std::move(x.request))
+      return w.fail(errc::unavailable, lost_front);
+    auto seq = next_seq_++;
+    waiting_.emplace(seq, std::move(w));
+    self_->request(registry_, opts_.request_timeout, std::move(req))
       .then(
-        [sink](http_response& res) {
-          dispatch_result result;
-          result.response = std::move(res);
-          sink->deliver(std::move(result));
+        [this, seq](http_response& res) {
+          if (auto i = waiting_.find(seq); i != waiting_.end()) {
+            i->second.succeed(std::move(res));
+            waiting_.erase(i);
+          }
         },
-        [fail](caf::error& err) {
-          std::string detail;
-          auto code = to_errc(err, detail);
-          fail(code, std::move(detail));
+        [this, seq](caf::error& err) {
+          if (auto i = waiting_.find(seq); i != waiting_.end()) {
+            std::string detail;
+            auto code = to_errc(err, detail);
+            i->second.fail(code, std::move(detail));
+            waiting_.erase(i);
+          }
         });
+  }
+
+  void fail_waiting() {
+    auto xs = std::move(waiting_);
+    waiting_.clear();
+    for (auto& kvp : xs)
+      kvp.second.fail(errc::unavailable,
+                      "this node lost its front node while the request "
+                      "waited; try again");
   }
 
   caf::stateful_actor<link_state>* self_;
@@ -450,6 +499,8 @@ private:
   std::chrono::milliseconds backoff_;
   std::string last_failure_;
   std::unordered_map<caf::actor_addr, owner_record> records_;
+  std::unordered_map<uint64_t, waiting> waiting_;
+  uint64_t next_seq_ = 1;
 };
 
 caf::behavior link_actor(caf::stateful_actor<link_state>* self,

@@ -12,6 +12,10 @@ caf::error make_error(errc x, std::string detail) {
 }
 
 errc to_errc(const caf::error& err, std::string& detail) {
+  if (!err) {
+    detail.clear();
+    return errc::none;
+  }
   if (err.category() == error_category) {
     auto& ctx = err.context();
     if (ctx.match_elements<std::string>())

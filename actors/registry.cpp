@@ -170,8 +170,10 @@ private:
       e.owner = owner;
       fresh.push_back(std::move(e));
     }
-    // Insert one by one; on a clash undo what this call inserted.
+    // Insert one by one; on a clash undo what this call inserted. Endpoints
+    // the owner registers again change only once the whole batch is in.
     std::vector<uint64_t> added;
+    std::vector<std::pair<uint64_t, endpoint>> updates;
     auto& rec = owners_[owner.address()];
     for (auto& e : fresh) {
       auto& trie = tries_[e.spec.protocol];
@@ -180,12 +182,14 @@ private:
         auto& prev = entries_[other];
         if (prev.owner == owner && prev.spec.pattern == e.spec.pattern) {
           // Registering the same endpoint again updates it in place.
-          prev.spec = std::move(e.spec);
+          updates.emplace_back(other, std::move(e.spec));
           continue;
         }
         auto msg = describe(e.spec) + " clashes with " + describe(prev.spec);
         for (auto x : added)
           remove_entry(x);
+        // This call appended `added` to the owner's list; take them off.
+        rec.endpoints.resize(rec.endpoints.size() - added.size());
         if (rec.endpoints.empty())
           owners_.erase(owner.address());
         log_->info("registration refused: {}", msg);
@@ -195,6 +199,8 @@ private:
       rec.endpoints.push_back(id);
       entries_.emplace(id, std::move(e));
     }
+    for (auto& [id, spec] : updates)
+      entries_[id].spec = std::move(spec);
     if (!monitored_.count(owner.address())) {
       self_->monitor(owner);
       monitored_.insert(owner.address());

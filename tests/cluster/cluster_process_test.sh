@@ -118,8 +118,10 @@ status() { http -o /dev/null -w '%{http_code}' "$@"; }
 
 # Whether process $1 is gone (exited, or a zombie not yet reaped).
 gone() {
-  [[ -e /proc/$1/stat ]] || return 0
-  [[ $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) == Z ]]
+  local line
+  read -r line <"/proc/$1/stat" 2>/dev/null || return 0
+  line=${line##*) }
+  [[ ${line%% *} == Z ]]
 }
 
 # launch NAME ARGS...: starts a node and waits up to 15 s for its ready line;

@@ -97,6 +97,13 @@ teardown() {
 
 cleanup() {
   exec 2>/dev/null # no job notices for the processes killed here
+  if [[ $failed -gt 0 ]]; then
+    local name
+    echo "--- at exit: namespaces [$(ip netns list | tr '\n' ' ')]"
+    for name in "${!pid[@]}"; do
+      echo "--- node $name: $(gone "${pid[$name]}" && echo exited || echo running), log $(wc -c <"${logf[$name]}") bytes"
+    done
+  fi
   teardown
   if [[ $failed -gt 0 ]]; then
     local f
@@ -150,8 +157,10 @@ http() { in_front curl --noproxy '*' -s -m 10 "$@"; }
 status() { http -o /dev/null -w '%{http_code}' "$@"; }
 
 gone() {
-  [[ -e /proc/$1/stat ]] || return 0
-  [[ $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) == Z ]]
+  local line
+  read -r line <"/proc/$1/stat" 2>/dev/null || return 0
+  line=${line##*) }
+  [[ ${line%% *} == Z ]]
 }
 
 # start NAME NAMESPACE ARGS...: starts a node in NAMESPACE (`ip netns exec`
@@ -271,14 +280,14 @@ else
   info "cut method: ip link set down (this kernel has no netem qdisc)"
 fi
 
-cut() { # cut NS DEV
+cut_link() { # cut_link NS DEV
   if [[ $netem == 1 ]]; then
     ip netns exec "$1" tc qdisc add dev "$2" root netem loss 100%
   else
     ip -n "$1" link set "$2" down
   fi
 }
-restore() { # restore NS DEV
+restore_link() { # restore_link NS DEV
   if [[ $netem == 1 ]]; then
     ip netns exec "$1" tc qdisc del dev "$2" root
   else
@@ -294,7 +303,7 @@ round() { # round LABEL NS DEV
   check "$label: stall requests in flight before the cut" $n "$(in_flight "$label" $n)"
   local t_cut
   t_cut=$(date +%s%N)
-  if ! cut "$ns" "$dev"; then
+  if ! cut_link "$ns" "$dev"; then
     fail "$label: could not cut the link"
     return
   fi
@@ -311,7 +320,7 @@ round() { # round LABEL NS DEV
   sleep 1 # the module node notices too, and retries in vain for a while
   local t_restore
   t_restore=$(now_ms)
-  restore "$ns" "$dev" || fail "$label: could not restore the link"
+  restore_link "$ns" "$dev" || fail "$label: could not restore the link"
   if wait_routes '"pattern":"/testing/echo/*rest"' present $back_bound_ms; then
     pass "$label: the module node rejoined by itself $(($(now_ms) - t_restore)) ms after the link came back (bound $back_bound_ms ms)"
   else

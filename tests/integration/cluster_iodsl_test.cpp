@@ -484,10 +484,11 @@ CAF_TEST(a lost connection fails waiting requests and the link joins again) {
   CAF_CHECK_EQUAL(res.body, "echo:2:rid-1");
 }
 
-// Fails on the code of this writing: the link forwards with a request that
-// only its own request_timeout (5 s) ends, and tracks nothing to fail when
-// the front node goes away; the request ends as errc::timeout, "the owner of
-// this endpoint did not answer in time", after 5 s.
+// Pins a fault and fails until it is fixed: the link forwards each request
+// with a request that only its own request_timeout (5 s) ends, and keeps
+// nothing to fail when the front node goes away; the request ends as
+// errc::timeout, "the owner of this endpoint did not answer in time", 5 s
+// later, where the registry would have answered owner_down at once.
 CAF_TEST(the link fails requests waiting on a lost front node at once) {
   join();
   start_module();
@@ -575,10 +576,10 @@ CAF_TEST(a registration from mars that clashes with earth is refused) {
   CAF_CHECK_EQUAL(list(mars, link).size(), 0u);
 }
 
-// Fails on the code of this writing: on a conflict the link forgets every
-// endpoint of the refused batch (link_state::add calls forget(owner, &xs)),
-// including those that the front node accepted before and still holds; they
-// are missing after the next join.
+// Pins a fault and fails until it is fixed: on a conflict the link forgets
+// every endpoint of the refused batch (link_state::add calls
+// forget(owner, &xs)), those that the front node accepted before and still
+// holds included; they are missing after the next join.
 CAF_TEST(a refused batch does not make the link forget earlier endpoints) {
   join();
   auto earthly = spawn_on(earth, handler_owner);
@@ -606,9 +607,9 @@ CAF_TEST(a refused batch does not make the link forget earlier endpoints) {
   CAF_CHECK_EQUAL(call(earth, registry, make_request({"a"})).body, "first");
 }
 
-// Fails on the code of this writing: registry_state::add updates an
-// endpoint that the owner registers again in place *before* it checks the
-// rest of the batch, and does not undo that update when a later endpoint of
+// Pins a fault and fails until it is fixed: registry_state::add updates an
+// endpoint that its owner registers again in place *before* it checks the
+// rest of the batch, and does not undo the update when a later endpoint of
 // the batch clashes ("adds all endpoints or none", registry.hpp).
 CAF_TEST(a refused batch leaves an endpoint it repeats unchanged) {
   join();

@@ -43,19 +43,19 @@ namespace {
 
 // -- actors of the test -------------------------------------------------------
 
-struct module_state {
+struct silent_state {
   std::vector<caf::response_promise> held;
 };
 
-/// A module of the joining node: `GET /remote/:id` echoes the id.
-caf::behavior remote_module(caf::stateful_actor<module_state>* self,
-                            module_context ctx) {
+/// A module of the joining node: `GET /remote/:id` and `PUT /remote/:id`
+/// echo the id.
+caf::behavior remote_module(caf::event_based_actor* self, module_context ctx) {
   return {
     [self, ctx](start_atom) {
       return register_endpoints(
         self, ctx,
         {make_endpoint("GET", "/remote/:id", "echo", ctx.name),
-         make_endpoint("GET", "/remote-hold", "hold", ctx.name)});
+         make_endpoint("PUT", "/remote/:id", "echo", ctx.name)});
     },
     [](http_request& req) {
       http_response res;
@@ -82,7 +82,7 @@ struct join_log {
 };
 
 /// A door that accepts the handshake and never answers it.
-caf::behavior silent_door(caf::stateful_actor<module_state>* self,
+caf::behavior silent_door(caf::stateful_actor<silent_state>* self,
                           std::shared_ptr<join_log> joins) {
   return {
     [self, joins](join_atom, uint32_t, std::string&, caf::actor&) {
