@@ -5,8 +5,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# openssl and iproute2 serve the cluster tests: certificates for mutual TLS,
+# and network namespaces joined by veth pairs.
 packages=(
-  build-essential cmake clang-format curl
+  build-essential cmake clang-format curl openssl iproute2
   libcaf-dev libboost-dev libboost-system-dev nlohmann-json3-dev
   libspdlog-dev libssl-dev libsqlite3-dev
 )
