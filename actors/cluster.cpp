@@ -296,15 +296,34 @@ private:
     // front node, or with the first one when the modules came up first.
     for (auto& kvp : records_) {
       auto& rec = kvp.second;
+      auto owner = rec.owner;
       self_
         ->request(registry_, opts_.handshake_timeout, register_atom::value,
-                  rec.owner, rec.endpoints)
+                  owner, rec.endpoints)
         .then([](caf::ok_atom) {},
-              [this](caf::error& err) {
-                log_->error("registration refused by the front node: {}",
-                            self_->system().render(err));
-              });
+              [this, owner](caf::error& err) { refused(owner, err); });
     }
+  }
+
+  /// A registration made on joining was refused. Refused endpoints must not
+  /// come back with the next front node, where they might win a race
+  /// against their rightful owner: the link forgets them and stops their
+  /// owner, as a local module whose endpoints clash fails to start. The
+  /// supervisor restarts it, and it is refused again, until it gives up.
+  void refused(const caf::actor& owner, const caf::error& err) {
+    std::string detail;
+    auto code = to_errc(err, detail);
+    if (code != errc::conflict && code != errc::invalid_endpoint) {
+      // The front node is gone again; joining again registers anew.
+      log_->warn("registration not confirmed by the front node: {}",
+                 self_->system().render(err));
+      return;
+    }
+    log_->error("registration refused by the front node, stopping its owner: "
+                "{}",
+                self_->system().render(err));
+    records_.erase(owner.address());
+    self_->send_exit(owner, make_error(code, detail));
   }
 
   void on_down(const caf::down_msg& msg) {

@@ -1,8 +1,10 @@
 #include "actors/tls_files.hpp"
 
+#include <cstdio>
 #include <memory>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -42,14 +44,24 @@ std::string check_tls_files(const tls_config& tls) {
       1)
     return "cluster.tls.certificate: cannot use '" + tls.certificate +
            "': " + openssl_reason("not a PEM certificate");
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(),
-                                  SSL_FILETYPE_PEM) != 1)
+  // Read the key on its own first, so that a key that does not match the
+  // certificate is told apart from one that cannot be read.
+  std::unique_ptr<FILE, decltype(&std::fclose)> file{
+    std::fopen(tls.key.c_str(), "r"), std::fclose};
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
+    file ? PEM_read_PrivateKey(file.get(), nullptr, no_passphrase, nullptr)
+         : nullptr,
+    EVP_PKEY_free};
+  if (!key)
     return "cluster.tls.key: cannot use '" + tls.key +
            "' (it must be an unencrypted PEM key): " +
            openssl_reason("not a PEM key");
-  if (SSL_CTX_check_private_key(ctx.get()) != 1)
+  if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
     return "cluster.tls.key: '" + tls.key + "' does not belong to '" +
            tls.certificate + "'";
+  }
   if (SSL_CTX_load_verify_locations(ctx.get(), tls.ca.c_str(), nullptr) != 1)
     return "cluster.tls.ca: cannot use '" + tls.ca +
            "': " + openssl_reason("no PEM certificates");

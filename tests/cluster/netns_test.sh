@@ -60,7 +60,7 @@ declare -A pid logf
 # reaped), so that a PID reused by another process is never signalled.
 ours() {
   local line rest
-  read -r line <"/proc/$1/stat" 2>/dev/null || return 1
+  read -r line 2>/dev/null <"/proc/$1/stat" || return 1
   rest=${line##*) }
   rest=${rest#* }
   [[ ${rest%% *} == "$$" ]]
@@ -71,7 +71,7 @@ ours() {
 kill_children() {
   local f line rest
   for f in /proc/[0-9]*/stat; do
-    read -r line <"$f" 2>/dev/null || continue
+    read -r line 2>/dev/null <"$f" || continue
     rest=${line##*) }
     rest=${rest#* }
     [[ ${rest%% *} == "$1" ]] || continue
@@ -158,7 +158,7 @@ status() { http -o /dev/null -w '%{http_code}' "$@"; }
 
 gone() {
   local line
-  read -r line <"/proc/$1/stat" 2>/dev/null || return 0
+  read -r line 2>/dev/null <"/proc/$1/stat" || return 0
   line=${line##*) }
   [[ ${line%% *} == Z ]]
 }
@@ -256,8 +256,12 @@ fi
 http_addr=$(sed -n 's/^ready address=\([^ ]*\) .*/\1/p' <<<"$ready")
 node_port=$(sed -n 's/.* publish=[^ ]*:\([0-9]*\)$/\1/p' <<<"$ready")
 base="http://$http_addr"
-check "front ready line: HTTP on loopback, nodes on the veth address" \
-  "ready address=127.0.0.1:${http_addr##*:} modules=system routes=4 publish=$addr_front:$node_port" "$ready"
+re="^ready address=127\\.0\\.0\\.1:[0-9]+ modules=system routes=[0-9]+ publish=${addr_front//./\\.}:$node_port\$"
+if [[ "$ready" =~ $re ]]; then
+  pass "front ready line: HTTP on loopback, nodes on the veth address [$ready]"
+else
+  fail "front ready line: [$ready] does not match /$re/"
+fi
 start M "$ns_mod" --config "$work/module.json" --modules testing --join "$addr_front:$node_port"
 if wait_routes '"pattern":"/testing/echo/*rest"' present 5000; then
   pass "the module node's routes appear in the front's /api/routes (${elapsed} ms after its ready line)"
