@@ -44,8 +44,12 @@ public:
       auto i = joined_.find(msg.source);
       if (i == joined_.end())
         return;
-      log_->warn("node left name={} reason={}", i->second,
-                 self_->system().render(msg.reason));
+      // A node that stops cleanly says goodbye; anything else is a loss.
+      auto clean = msg.reason == caf::exit_reason::user_shutdown ||
+                   msg.reason == caf::exit_reason::normal;
+      log_->log(clean ? spdlog::level::info : spdlog::level::warn,
+                "node left name={} reason={}", i->second,
+                self_->system().render(msg.reason));
       joined_.erase(i);
     });
     return {

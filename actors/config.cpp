@@ -432,6 +432,11 @@ command_line parse_command_line(int argc, const char* const* argv,
     }
     if (!takes_value(name))
       return fail("--" + name + ": unknown option (see --help)");
+    if (program.module_node && (name == "port" || name == "bind" ||
+                                name == "modules" || name == "publish"))
+      return fail("--" + name + ": not an option of " + program.name +
+                  ", which hosts its module on a node that serves through "
+                  "its front node (see --help)");
     if (name == "config") {
       config_path = value;
       config_given = true;
@@ -525,21 +530,22 @@ std::string usage(const factory_table& table, const program_info& program) {
       " when present)\n";
   else
     out += "  --config FILE      config file\n";
-  out +=
-    "  --port N           HTTP port, 0 picks a free one (default: 8080; a\n"
-    "                     node that joins another opens none unless set)\n"
-    "  --bind ADDR        address to listen on (default: 127.0.0.1)\n"
-    "  --modules A,B      modules to run, replacing the config's list\n"
-    "  --publish PORT     let other nodes join this one on PORT (0 picks a\n"
-    "                     free one), on 127.0.0.1 unless publish.bind says\n"
-    "  --join HOST:PORT   join the node that publishes on HOST:PORT; its\n"
-    "                     HTTP port then serves this node's modules\n"
-    "  --name NAME        this node's name in logs (default: host:pid)\n"
-    "  --log-level LEVEL  trace, debug, info, warn, error or off\n"
-    "  --help, -h         print this text and exit\n"
-    "  --version          print the version and exit\n"
-    "\n"
-    "modules:\n";
+  if (!program.module_node)
+    out +=
+      "  --port N           HTTP port, 0 picks a free one (default: 8080; a\n"
+      "                     node that joins another opens none unless set)\n"
+      "  --bind ADDR        address to listen on (default: 127.0.0.1)\n"
+      "  --modules A,B      modules to run, replacing the config's list\n"
+      "  --publish PORT     let other nodes join this one on PORT (0 picks a\n"
+      "                     free one), on 127.0.0.1 unless publish.bind says\n";
+  out += "  --join HOST:PORT   join the node that publishes on HOST:PORT; its\n"
+         "                     HTTP port then serves this node's modules\n"
+         "  --name NAME        this node's name in logs (default: host:pid)\n"
+         "  --log-level LEVEL  trace, debug, info, warn, error or off\n"
+         "  --help, -h         print this text and exit\n"
+         "  --version          print the version and exit\n"
+         "\n"
+         "modules:\n";
   for (auto& x : table.modules)
     out += "  " + x.name +
            std::string(x.name.size() < 19 ? 19 - x.name.size() : 1, ' ') +

@@ -110,8 +110,10 @@ struct program_info {
   std::string default_config = "config/switchboard.json";
   /// Values before any config file or option.
   node_config defaults;
-  /// Whether the program refuses to run without `join`.
-  bool requires_join = false;
+  /// A program that hosts its own modules on a node that joins a front node
+  /// (see `run_module_node`): `--join` is required, and `--port`, `--bind`,
+  /// `--modules` and `--publish` are not options of it.
+  bool module_node = false;
 };
 
 /// Parses `argv`, reads the config file and checks every key, including

@@ -169,11 +169,14 @@ void node::stop() {
   d.running = false;
   {
     caf::scoped_actor self{*d.sys};
-    self->request(d.supervisor, std::chrono::seconds{60}, stop_atom::value)
-      .receive([](caf::ok_atom) {},
-               [&](caf::error& e) {
-                 d.log->warn("stop incomplete error={}", d.sys->render(e));
-               });
+    // A start that failed early (the node port was taken, say) leaves no
+    // supervisor to ask.
+    if (d.supervisor)
+      self->request(d.supervisor, std::chrono::seconds{60}, stop_atom::value)
+        .receive([](caf::ok_atom) {},
+                 [&](caf::error& e) {
+                   d.log->warn("stop incomplete error={}", d.sys->render(e));
+                 });
     if (d.door) {
       // One BASP broker serves plain and TLS ports alike.
       self

@@ -37,7 +37,7 @@ int run_program(int argc, char** argv, factory_table table,
   case command_line::run:
     break;
   }
-  if (program.requires_join && !cli.config.cluster.joins()) {
+  if (program.module_node && !cli.config.cluster.joins()) {
     std::cerr << program.name
               << ": --join HOST:PORT is required: this program serves its "
                  "module through a front node\n";
@@ -82,7 +82,7 @@ int run_module_node(int argc, char** argv, std::string program,
   info.default_config.clear();
   info.defaults.modules = {module.name};
   info.defaults.protocols.clear();
-  info.requires_join = true;
+  info.module_node = true;
   factory_table table;
   table.modules.push_back(std::move(module));
   return run_program(argc, argv, std::move(table), info);

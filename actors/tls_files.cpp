@@ -75,12 +75,23 @@ std::string check_tls_files(const tls_config& tls) {
       X509_STORE_CTX_init(verify.get(), SSL_CTX_get_cert_store(ctx.get()), cert,
                           chain) != 1)
     return "cluster.tls: OpenSSL failed: " + openssl_reason("no store");
-  X509_STORE_CTX_set_purpose(verify.get(), X509_PURPOSE_SSL_CLIENT);
-  if (X509_verify_cert(verify.get()) != 1)
-    return "cluster.tls.certificate: '" + tls.certificate +
-           "' does not verify against '" + tls.ca + "': " +
-           X509_verify_cert_error_string(
-             X509_STORE_CTX_get_error(verify.get()));
+  // A node is a TLS client when it joins and a server when others join it:
+  // the certificate must serve both (extended key usage, if set, must list
+  // clientAuth and serverAuth).
+  for (auto purpose : {X509_PURPOSE_SSL_CLIENT, X509_PURPOSE_SSL_SERVER}) {
+    if (X509_STORE_CTX_init(verify.get(), SSL_CTX_get_cert_store(ctx.get()),
+                            cert, chain) != 1)
+      return "cluster.tls: OpenSSL failed: " + openssl_reason("no store");
+    X509_STORE_CTX_set_purpose(verify.get(), purpose);
+    if (X509_verify_cert(verify.get()) != 1)
+      return "cluster.tls.certificate: '" + tls.certificate +
+             "' does not verify against '" + tls.ca + "' as a " +
+             (purpose == X509_PURPOSE_SSL_CLIENT ? "client" : "server") +
+             " certificate: " +
+             X509_verify_cert_error_string(
+               X509_STORE_CTX_get_error(verify.get()));
+    X509_STORE_CTX_cleanup(verify.get());
+  }
   ERR_clear_error();
   return {};
 }

@@ -304,17 +304,17 @@ make_ca() { # make_ca NAME
     -addext basicConstraints=critical,CA:TRUE \
     -addext keyUsage=critical,keyCertSign,cRLSign
 }
-make_cert() { # make_cert NAME CA
+make_cert() { # make_cert NAME CA [EXTENDED_KEY_USAGE]
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$tls/$1.key" -out "$tls/$1.csr" -subj "/CN=$1" &&
   printf '%s\n' basicConstraints=CA:FALSE keyUsage=digitalSignature \
-    extendedKeyUsage=serverAuth,clientAuth \
+    "extendedKeyUsage=${3:-serverAuth,clientAuth}" \
     subjectAltName=IP:127.0.0.1,DNS:localhost >"$tls/$1.ext" &&
   openssl x509 -req -in "$tls/$1.csr" -CA "$tls/$2.pem" -CAkey "$tls/$2.key" \
     -CAcreateserial -out "$tls/$1.pem" -days 2 -extfile "$tls/$1.ext"
 }
 if make_ca ca && make_ca rogue-ca && make_cert front ca && make_cert good ca &&
-   make_cert rogue rogue-ca; then
+   make_cert rogue rogue-ca && make_cert client-only ca clientAuth; then
   # The rogue trusts both CAs: its own certificate passes its start-up check
   # and the front node's certificate passes its handshake, so only the front
   # node's check of the rogue's certificate can stop it.
@@ -355,6 +355,9 @@ if [[ $have_tls == 1 ]]; then
     "cluster.tls.key: cannot use '$tls/encrypted.key' (it must be an unencrypted PEM key)"
   bad_tls "certificate not signed by the CA" "$tls/rogue.pem" "$tls/rogue.key" "$tls/ca.pem" \
     "cluster.tls.certificate: '$tls/rogue.pem' does not verify against '$tls/ca.pem'"
+  # Other nodes could join such a node, but it could not serve them.
+  bad_tls "certificate for clients only" "$tls/client-only.pem" "$tls/client-only.key" "$tls/ca.pem" \
+    "cluster.tls.certificate: '$tls/client-only.pem' does not verify against '$tls/ca.pem' as a server certificate"
   bad_tls "missing key file" "$tls/front.pem" "$tls/nope.key" "$tls/ca.pem" \
     "cluster.tls.key: cannot read '$tls/nope.key'"
   bad_tls "missing CA file" "$tls/front.pem" "$tls/front.key" "$tls/nope.pem" \

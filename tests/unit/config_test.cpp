@@ -276,4 +276,22 @@ CAF_TEST(a program may start from defaults of its own) {
   CAF_CHECK(x.config.source.empty());
   auto text = usage(table(), info);
   CAF_CHECK_EQUAL(text.rfind("usage: switchboard-demo", 0), 0u);
+  CAF_CHECK_NOT_EQUAL(text.find("--port"), std::string::npos);
+  // A program that hosts its module on a joining node offers no options
+  // for ports or modules.
+  info.module_node = true;
+  text = usage(table(), info);
+  CAF_CHECK_EQUAL(text.find("--port"), std::string::npos);
+  CAF_CHECK_EQUAL(text.find("--publish"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(text.find("--join"), std::string::npos);
+  for (auto opt :
+       {"--port=1", "--bind=::1", "--modules=users", "--publish=1"}) {
+    std::vector<const char*> args{"switchboard-demo", "--join", "127.0.0.1:7",
+                                  opt};
+    auto y = parse_command_line(static_cast<int>(args.size()), args.data(),
+                                table(), info);
+    CAF_CHECK_EQUAL(y.action, command_line::fail);
+    CAF_CHECK_NOT_EQUAL(y.error.find("not an option of switchboard-demo"),
+                        std::string::npos);
+  }
 }
