@@ -10,6 +10,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/error.hpp"
 
 namespace sb {
 
@@ -43,6 +44,7 @@ void relay(caf::stateful_actor<bus_state>* self, const std::string& topic,
 }
 
 caf::behavior bus_actor(caf::stateful_actor<bus_state>* self) {
+  drop_stray_errors(self, "bus");
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& peers = self->state.peers;
     peers.erase(std::remove_if(peers.begin(), peers.end(),
@@ -89,7 +91,9 @@ caf::behavior bus_actor(caf::stateful_actor<bus_state>* self) {
     },
     [self](peer_atom, caf::actor& other) {
       auto& peers = self->state.peers;
-      if (!other || std::find(peers.begin(), peers.end(), other) != peers.end())
+      // A bus that peers with itself would deliver every event twice.
+      if (!other || other == caf::actor_cast<caf::actor>(self) ||
+          std::find(peers.begin(), peers.end(), other) != peers.end())
         return;
       self->monitor(other);
       peers.push_back(std::move(other));

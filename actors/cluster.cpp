@@ -19,6 +19,19 @@ namespace sb {
 
 namespace {
 
+/// A name from another node, made safe for one log line: at most 128
+/// characters, anything but visible ASCII replaced by `?`.
+std::string loggable(std::string str) {
+  if (str.size() > 128)
+    str.resize(128);
+  for (auto& c : str)
+    if (c <= 0x20 || c >= 0x7f)
+      c = '?';
+  if (str.empty())
+    str = "?";
+  return str;
+}
+
 std::string node_of(const caf::strong_actor_ptr& x) {
   return x ? caf::to_string(x->node()) : std::string{"unknown"};
 }
@@ -40,6 +53,7 @@ public:
     opts_ = std::move(opts);
     registry_ = std::move(registry);
     bus_ = std::move(bus);
+    drop_stray_errors(self_, "cluster");
     self_->set_down_handler([this](caf::down_msg& msg) {
       auto i = joined_.find(msg.source);
       if (i == joined_.end())
@@ -72,8 +86,7 @@ private:
   join(uint32_t version, std::string name, caf::actor bus) {
     auto sender = self_->current_sender();
     auto node = node_of(sender);
-    if (name.size() > 128)
-      name.resize(128);
+    name = loggable(std::move(name));
     if (version != opts_.version) {
       log_->error("node refused name={} node={} reason=it speaks wire version "
                   "{} and this node speaks {}",
@@ -167,6 +180,7 @@ public:
     bus_ = std::move(bus);
     connector_ = std::move(connector);
     backoff_ = opts_.reconnect_min;
+    drop_stray_errors(self_, "cluster");
     self_->set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     connect();
     return {
@@ -239,6 +253,7 @@ private:
                           caf::actor& registry, caf::actor& front_bus) {
           if (gen != generation_)
             return;
+          name = loggable(std::move(name));
           if (version != opts_.version || !registry) {
             log_->error("front node refused name={} at={} reason=it speaks "
                         "wire version {} and this node speaks {}",

@@ -1,6 +1,7 @@
 #include "actors/config.hpp"
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +56,13 @@ std::string read_port(const std::string& str, const std::string& key,
   return {};
 }
 
+/// Node names end up in logs: visible ASCII, no spaces or controls.
+bool valid_node_name(const std::string& str) {
+  return !str.empty() && str.size() <= 128 &&
+         std::all_of(str.begin(), str.end(),
+                     [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 std::string read_path(const json& x, const std::string& key, std::string& out) {
   if (!x.is_string() || x.get<std::string>().empty())
     return key + ": expected a file path";
@@ -89,9 +97,8 @@ std::string read_cluster(const json& x, cluster_config& out) {
     std::string err;
     auto name = "cluster." + key;
     if (key == "name") {
-      if (!val.is_string() || val.get<std::string>().empty() ||
-          val.get<std::string>().size() > 128)
-        err = name + ": expected a name of 1 to 128 characters";
+      if (!val.is_string() || !valid_node_name(val.get<std::string>()))
+        err = name + ": expected a name of 1 to 128 visible characters";
       else
         out.name = val.get<std::string>();
     } else if (key == "heartbeat_interval_ms") {
@@ -142,8 +149,11 @@ std::string read_publish(const json& x, cluster_config& out) {
   return {};
 }
 
+/// A regular file we may read: a FIFO or a device would block or never end.
 bool readable(const std::string& path) {
-  return access(path.c_str(), R_OK) == 0;
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+         st.st_size < 1024 * 1024 && access(path.c_str(), R_OK) == 0;
 }
 
 std::string check_cluster(const cluster_config& x) {
@@ -163,7 +173,7 @@ std::string check_cluster(const cluster_config& x) {
           std::pair{"key", &tls.key}, std::pair{"ca", &tls.ca}})
       if (!readable(*path))
         return std::string{"cluster.tls."} + key + ": cannot read '" + *path +
-               "'";
+               "' (a readable regular file below 1 MiB)";
     if (auto err = check_tls_files(tls); !err.empty())
       return err;
   }
@@ -495,8 +505,8 @@ command_line parse_command_line(int argc, const char* const* argv,
           !err.empty())
         return fail(err);
     } else if (name == "name") {
-      if (value.empty() || value.size() > 128)
-        return fail("--name: expected a name of 1 to 128 characters");
+      if (!valid_node_name(value))
+        return fail("--name: expected a name of 1 to 128 visible characters");
       cfg.cluster.name = value;
     }
   }

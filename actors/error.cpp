@@ -2,7 +2,10 @@
 
 #include "caf/actor_system_config.hpp"
 #include "caf/message.hpp"
+#include "caf/scheduled_actor.hpp"
 #include "caf/sec.hpp"
+
+#include "actors/log.hpp"
 
 namespace sb {
 
@@ -42,6 +45,14 @@ errc to_errc(const caf::error& err, std::string& detail) {
   }
   detail = "internal error";
   return errc::internal;
+}
+
+void drop_stray_errors(caf::scheduled_actor* self, const char* component) {
+  auto log = logger(component);
+  self->set_error_handler([log](caf::scheduled_actor* ptr, caf::error& err) {
+    log->debug("dropped a stray error message error={}",
+               ptr->system().render(err));
+  });
 }
 
 void add_error_category(caf::actor_system_config& cfg) {

@@ -22,6 +22,12 @@ caf::error make_error(errc x, std::string detail = {});
 /// and `timeout`. `detail` receives a human-readable message.
 errc to_errc(const caf::error& err, std::string& detail);
 
+/// Makes `self` log and drop error messages that arrive outside a request
+/// (CAF's default ends the actor). Every core actor does this: another
+/// actor's unexpected-message answer, or any node of the cluster, must not
+/// be able to stop it with one message.
+void drop_stray_errors(caf::scheduled_actor* self, const char* component);
+
 /// Registers our category for rendering with `cfg`.
 void add_error_category(caf::actor_system_config& cfg);
 

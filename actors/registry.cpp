@@ -86,6 +86,14 @@ bool valid_token(const std::string& str, size_t max_len, bool upper) {
   });
 }
 
+/// Whether `str` has 1 to `max_len` visible ASCII characters or spaces: the
+/// fields that end up in logs and listings.
+bool printable(const std::string& str, size_t max_len) {
+  return !str.empty() && str.size() <= max_len &&
+         std::all_of(str.begin(), str.end(),
+                     [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
 std::string describe(const endpoint& x) {
   return x.method + " " + x.pattern + " (module '" + x.module + "')";
 }
@@ -103,6 +111,7 @@ public:
   caf::behavior make_behavior(registry_options opts, caf::actor bus) {
     opts_ = opts;
     bus_ = std::move(bus);
+    drop_stray_errors(self_, "registry");
     self_->set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     return {
       [this](register_atom, caf::actor& owner,
@@ -148,8 +157,13 @@ private:
   caf::error add(caf::actor& owner, std::vector<endpoint>& xs) {
     if (!owner)
       return make_error(errc::invalid_endpoint, "registration without owner");
-    if (entries_.size() + xs.size() > opts_.max_endpoints)
+    // Requests to the registry itself would come back to it without end.
+    if (owner == caf::actor_cast<caf::actor>(self_))
       return make_error(errc::invalid_endpoint,
+                        "the registry cannot own endpoints");
+    // A full table is a passing condition, not a fault of the endpoints.
+    if (entries_.size() + xs.size() > opts_.max_endpoints)
+      return make_error(errc::overloaded,
                         "too many endpoints (limit " +
                           std::to_string(opts_.max_endpoints) + ")");
     // Validate everything before touching the tables.
@@ -162,6 +176,21 @@ private:
       if (!valid_token(x.method, 16, true))
         return make_error(errc::invalid_endpoint,
                           "invalid method '" + x.method + "'");
+      if (!printable(x.module, 128))
+        return make_error(errc::invalid_endpoint,
+                          "invalid module name: 1 to 128 visible characters");
+      if (x.handler.size() > 256 || x.pattern.size() > 4096 ||
+          x.scopes.size() > 64 ||
+          std::any_of(x.scopes.begin(), x.scopes.end(),
+                      [](const std::string& y) { return !printable(y, 128); }))
+        return make_error(errc::invalid_endpoint,
+                          "endpoint too large: handler up to 256 bytes, "
+                          "pattern up to 4096, up to 64 scopes of 128");
+      if (x.auth != auth_requirement::none &&
+          x.auth != auth_requirement::required)
+        return make_error(errc::invalid_endpoint,
+                          "invalid auth requirement " +
+                            std::to_string(static_cast<int>(x.auth)));
       entry e;
       if (auto msg = parse_pattern(x.pattern, e.pattern); !msg.empty())
         return make_error(errc::invalid_endpoint, msg);
@@ -282,7 +311,7 @@ private:
       break;
     }
     auto& e = entries_[match.id];
-    if (e.spec.auth == auth_requirement::required)
+    if (e.spec.auth != auth_requirement::none)
       // TODO: ask the auth service once one can register; until then every
       // protected endpoint stays closed.
       return done.fail(errc::auth_unavailable,

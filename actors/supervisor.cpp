@@ -62,6 +62,7 @@ public:
     bus_ = std::move(bus);
     cluster_ = std::move(cluster);
     started_ = std::chrono::steady_clock::now();
+    drop_stray_errors(self_, "node");
     self_->set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     return {
       [this](start_atom) { return start(); },

@@ -76,4 +76,21 @@ CAF_TEST(an unsubscribed or dead subscriber gets nothing more) {
   consume_messages();
 }
 
+CAF_TEST(a stray error or a peer of itself does not disturb the bus) {
+  auto a = sys.spawn(listener, bus);
+  consume_messages();
+  // An error outside a request ends an actor by CAF's default; any actor,
+  // on any node, can send one.
+  caf::anon_send(bus, caf::make_error(caf::sec::unexpected_message));
+  // Peering with itself would deliver every event twice.
+  caf::anon_send(bus, peer_atom::value, bus);
+  consume_messages();
+  publish(bus, 4);
+  consume_messages();
+  CAF_CHECK_EQUAL(deref<caf::stateful_actor<listener_state>>(a).state.seen,
+                  std::vector<uint64_t>({4}));
+  anon_send_exit(a, caf::exit_reason::kill);
+  consume_messages();
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,6 +1,7 @@
 #define CAF_SUITE config
 #include "caf/test/unit_test.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -259,6 +260,18 @@ CAF_TEST(bad cluster keys are named) {
                                           "ca": "/etc/hostname"}}})",
                   "cluster.tls.certificate: cannot use"));
   CAF_CHECK(names(R"({"cluster": {"tls": {"pem": "x"}}})", "cluster.tls.pem"));
+  // Names go into logs: no line breaks, spaces or other controls.
+  CAF_CHECK(
+    names(R"({"cluster": {"name": "a\nready address=x"}})", "cluster.name"));
+  CAF_CHECK_EQUAL(parse({"--name", "two words"}).action, command_line::fail);
+  // A FIFO would block start-up for good; only regular files qualify.
+  std::string fifo = "/tmp/sb-config-fifo-" + std::to_string(getpid());
+  CAF_REQUIRE_EQUAL(mkfifo(fifo.c_str(), 0600), 0);
+  CAF_CHECK(names(R"({"cluster": {"tls": {"certificate": ")" + fifo +
+                    R"(", "key": ")" + fifo + R"(", "ca": ")" + fifo +
+                    R"("}}})",
+                  "cluster.tls.certificate: cannot read"));
+  std::remove(fifo.c_str());
 }
 
 CAF_TEST(a program may start from defaults of its own) {

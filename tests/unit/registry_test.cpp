@@ -308,6 +308,56 @@ CAF_TEST(an endpoint that requires auth stays closed without auth service) {
   CAF_CHECK_EQUAL(call("GET", "/secret").code, errc::auth_unavailable);
 }
 
+CAF_TEST(registrations that could harm the registry are refused) {
+  auto owner = spawn_owner(echo_owner);
+  auto code_of = [](const caf::error& err) {
+    std::string detail;
+    return to_errc(err, detail);
+  };
+  // The registry as owner would send requests to itself without end.
+  CAF_CHECK_EQUAL(code_of(add(registry, {make_endpoint("GET", "/self", "x")})),
+                  errc::invalid_endpoint);
+  // An auth requirement outside the enum must not open the endpoint.
+  auto odd = make_endpoint("GET", "/odd", "x");
+  odd.auth = static_cast<auth_requirement>(7);
+  CAF_CHECK_EQUAL(code_of(add(owner, {odd})), errc::invalid_endpoint);
+  CAF_CHECK_EQUAL(call("GET", "/odd").code, errc::no_route);
+  // Names that end up in logs and listings: no line breaks.
+  auto forged = make_endpoint("GET", "/forged", "x");
+  forged.module = "users\nready address=6.6.6.6:1";
+  CAF_CHECK_EQUAL(code_of(add(owner, {forged})), errc::invalid_endpoint);
+  auto huge = make_endpoint("GET", "/huge", "x");
+  huge.handler = std::string(300, 'h');
+  CAF_CHECK_EQUAL(code_of(add(owner, {huge})), errc::invalid_endpoint);
+  CAF_CHECK_EQUAL(list().size(), 0u);
+  // A stray error message outside a request does not end the registry.
+  caf::anon_send(registry, caf::make_error(caf::sec::unexpected_message));
+  consume_messages();
+  CAF_CHECK(!add(owner, {make_endpoint("GET", "/fine", "x")}));
+  CAF_CHECK_EQUAL(call("GET", "/fine").code, errc::none);
+}
+
+CAF_TEST(a full endpoint table answers overloaded as a passing condition) {
+  registry_options opts;
+  opts.max_endpoints = 1;
+  auto small = spawn_registry(sys, opts, caf::actor{});
+  auto owner = spawn_owner(echo_owner);
+  auto rh =
+    self->request(small, caf::infinite, register_atom::value, owner,
+                  std::vector<endpoint>{make_endpoint("GET", "/a", "a"),
+                                        make_endpoint("GET", "/b", "b")});
+  consume_messages();
+  errc code = errc::none;
+  rh.receive([](caf::ok_atom) {},
+             [&](caf::error& err) {
+               std::string detail;
+               code = to_errc(err, detail);
+             });
+  CAF_CHECK_EQUAL(code, errc::overloaded);
+  anon_send_exit(small, caf::exit_reason::kill);
+  consume_messages();
+}
+
 CAF_TEST(withdraw removes the named endpoints or all of an owner) {
   auto owner = spawn_owner(echo_owner);
   CAF_REQUIRE(!add(owner, {make_endpoint("GET", "/a", "a"),
