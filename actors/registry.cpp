@@ -157,6 +157,14 @@ private:
   caf::error add(caf::actor& owner, std::vector<endpoint>& xs) {
     if (!owner)
       return make_error(errc::invalid_endpoint, "registration without owner");
+    // An owner lives on the node that registers it: another node must not
+    // hand out actors of this one (the registry or the bus, say), which
+    // would never go down with it.
+    if (auto sender = self_->current_sender();
+        sender && sender->node() != owner.node())
+      return make_error(errc::invalid_endpoint,
+                        "an endpoint owner must live on the node that "
+                        "registers it");
     // Requests to the registry itself would come back to it without end.
     if (owner == caf::actor_cast<caf::actor>(self_))
       return make_error(errc::invalid_endpoint,
@@ -176,6 +184,9 @@ private:
       if (!valid_token(x.method, 16, true))
         return make_error(errc::invalid_endpoint,
                           "invalid method '" + x.method + "'");
+      if (!printable(x.pattern, 4096))
+        return make_error(errc::invalid_endpoint,
+                          "invalid pattern: visible characters only");
       if (!printable(x.module, 128))
         return make_error(errc::invalid_endpoint,
                           "invalid module name: 1 to 128 visible characters");

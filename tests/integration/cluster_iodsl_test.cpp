@@ -561,6 +561,18 @@ CAF_TEST(a link of another wire version is refused with version_mismatch) {
   CAF_CHECK_EQUAL(nodes(mars, link), std::vector<std::string>{});
 }
 
+CAF_TEST(mars cannot make an actor of earth the owner of an endpoint) {
+  join();
+  // earth's bus as owner: it would never go down with mars, and requests
+  // to it would fail for good.
+  auto err = add(mars, link, earth_bus,
+                 {make_endpoint("GET", "/borrowed", "x", "remote")});
+  std::string detail;
+  CAF_CHECK_EQUAL(code_of(err, detail), errc::invalid_endpoint);
+  CAF_CHECK_NOT_EQUAL(detail.find("must live on the node"), std::string::npos);
+  CAF_CHECK_EQUAL(list(earth, registry).size(), 0u);
+}
+
 CAF_TEST(a registration from mars that clashes with earth is refused) {
   join();
   auto owner = spawn_on(earth, handler_owner);
