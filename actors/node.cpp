@@ -121,7 +121,10 @@ std::string node::start() {
       tls ? caf::actor_cast<caf::actor>(d.sys->openssl_manager().actor_handle())
           : caf::actor_cast<caf::actor>(d.sys->middleman().actor_handle());
     d.registry = spawn_link(*d.sys, opts, d.bus, connector);
-    d.cluster_address = c.join_host + ":" + std::to_string(c.join_port);
+    d.cluster_address =
+      (c.join_host.find(':') == std::string::npos ? c.join_host
+                                                  : "[" + c.join_host + "]") +
+      ":" + std::to_string(c.join_port);
   } else {
     registry_options opts;
     opts.request_timeout = std::chrono::milliseconds{d.cfg.request_timeout_ms};
