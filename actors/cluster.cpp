@@ -11,6 +11,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/completion.hpp"
 #include "actors/error.hpp"
 #include "actors/log.hpp"
 #include "actors/registry.hpp"
@@ -130,39 +131,6 @@ struct owner_record {
   caf::actor owner;
   std::vector<endpoint> endpoints;
 };
-
-/// Where the answer to a request that the link passed on goes: a response
-/// promise, or the reply sink of a protocol handler on this node.
-struct waiting {
-  caf::response_promise rp;
-  reply_sink_ptr sink;
-
-  void succeed(http_response&& res) {
-    if (sink) {
-      dispatch_result result;
-      result.response = std::move(res);
-      sink->deliver(std::move(result));
-    } else {
-      rp.deliver(std::move(res));
-    }
-  }
-
-  void fail(errc code, std::string message) {
-    if (sink) {
-      dispatch_result result;
-      result.code = code;
-      result.message = std::move(message);
-      sink->deliver(std::move(result));
-    } else {
-      rp.deliver(make_error(code, std::move(message)));
-    }
-  }
-};
-
-bool same_key(const endpoint& x, const endpoint& y) {
-  return x.protocol == y.protocol && x.method == y.method &&
-         x.pattern == y.pattern;
-}
 
 class link_state {
 public:
@@ -417,8 +385,9 @@ private:
       self_->monitor(owner);
     }
     for (auto& x : xs) {
-      auto j = std::find_if(rec.endpoints.begin(), rec.endpoints.end(),
-                            [&](const endpoint& y) { return same_key(x, y); });
+      auto j =
+        std::find_if(rec.endpoints.begin(), rec.endpoints.end(),
+                     [&](const endpoint& y) { return same_route(x, y); });
       if (j != rec.endpoints.end())
         *j = x;
       else
@@ -438,7 +407,7 @@ private:
                                [&](const endpoint& x) {
                                  return std::any_of(xs->begin(), xs->end(),
                                                     [&](const endpoint& y) {
-                                                      return same_key(x, y);
+                                                      return same_route(x, y);
                                                     });
                                }),
                 eps.end());
@@ -466,10 +435,7 @@ private:
     for (auto& kvp : records_)
       result.insert(result.end(), kvp.second.endpoints.begin(),
                     kvp.second.endpoints.end());
-    std::sort(result.begin(), result.end(), [](auto& x, auto& y) {
-      return std::tie(x.protocol, x.pattern, x.method) <
-             std::tie(y.protocol, y.pattern, y.method);
-    });
+    sort_for_listing(result);
     return result;
   }
 
@@ -480,18 +446,18 @@ private:
 
   caf::response_promise forward(http_request req) {
     auto rp = self_->make_response_promise();
-    send_to_front(std::move(req), waiting{rp, nullptr});
+    send_to_front(std::move(req), completion{nullptr, rp});
     return rp;
   }
 
   void dispatch(http_dispatch x) {
-    send_to_front(std::move(x.request), waiting{{}, std::move(x.sink)});
+    send_to_front(std::move(x.request), completion{std::move(x.sink), {}});
   }
 
   /// Sends a request of this node's protocol handlers to the front node's
   /// registry. Until the answer comes it waits in `waiting_`, so that a lost
   /// front node fails it at once rather than at its timeout.
-  void send_to_front(http_request req, waiting w) {
+  void send_to_front(http_request req, completion w) {
     if (!registry_)
       return w.fail(errc::unavailable, lost_front);
     auto seq = next_seq_++;
@@ -537,7 +503,7 @@ private:
   std::chrono::milliseconds backoff_;
   std::string last_failure_;
   std::unordered_map<caf::actor_addr, owner_record> records_;
-  std::unordered_map<uint64_t, waiting> waiting_;
+  std::unordered_map<uint64_t, completion> waiting_;
   uint64_t next_seq_ = 1;
 };
 

@@ -1,5 +1,8 @@
 #include "actors/messages.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 namespace sb {
 
 const char* to_string(auth_requirement x) noexcept {
@@ -44,6 +47,18 @@ endpoint make_endpoint(std::string method, std::string pattern,
   result.module = std::move(module);
   result.auth = auth;
   return result;
+}
+
+bool same_route(const endpoint& x, const endpoint& y) noexcept {
+  return x.protocol == y.protocol && x.method == y.method &&
+         x.pattern == y.pattern;
+}
+
+void sort_for_listing(std::vector<endpoint>& xs) {
+  std::sort(xs.begin(), xs.end(), [](const endpoint& x, const endpoint& y) {
+    return std::tie(x.protocol, x.pattern, x.method) <
+           std::tie(y.protocol, y.pattern, y.method);
+  });
 }
 
 const std::string* find_field(const field_list& xs,

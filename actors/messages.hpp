@@ -75,6 +75,13 @@ inline bool operator==(const endpoint& x, const endpoint& y) {
          x.scopes == y.scopes && x.module == y.module;
 }
 
+/// Whether `x` and `y` name the same route: protocol, method and pattern.
+/// A withdrawal names endpoints this way.
+bool same_route(const endpoint& x, const endpoint& y) noexcept;
+
+/// Sorts `xs` by protocol, pattern and method, the order of every listing.
+void sort_for_listing(std::vector<endpoint>& xs);
+
 /// An HTTP request on its way to the owner of an endpoint.
 struct http_request {
   /// Upper-case method as received.

@@ -12,6 +12,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "actors/atoms.hpp"
+#include "actors/completion.hpp"
 #include "actors/error.hpp"
 #include "actors/log.hpp"
 #include "actors/route_trie.hpp"
@@ -22,35 +23,6 @@ namespace {
 
 using clock_type = caf::actor_clock::clock_type;
 using time_point = caf::actor_clock::time_point;
-
-/// Where the outcome of one request goes: a reply sink (local protocol
-/// handlers) or a response promise (any actor that sent a request).
-struct completion {
-  reply_sink_ptr sink;
-  caf::response_promise promise;
-
-  void succeed(http_response&& res) {
-    if (sink) {
-      dispatch_result result;
-      result.response = std::move(res);
-      sink->deliver(std::move(result));
-    } else {
-      promise.deliver(std::move(res));
-    }
-  }
-
-  void fail(errc code, std::string message, std::string allow = {}) {
-    if (sink) {
-      dispatch_result result;
-      result.code = code;
-      result.message = std::move(message);
-      result.allow = std::move(allow);
-      sink->deliver(std::move(result));
-    } else {
-      promise.deliver(make_error(code, std::move(message)));
-    }
-  }
-};
 
 /// One registered endpoint.
 struct entry {
@@ -261,8 +233,7 @@ private:
         return true;
       auto& spec = entries_[id].spec;
       return std::any_of(xs->begin(), xs->end(), [&](const endpoint& x) {
-        return x.protocol == spec.protocol && x.method == spec.method &&
-               x.pattern == spec.pattern;
+        return same_route(x, spec);
       });
     };
     auto keep = std::stable_partition(
@@ -287,10 +258,7 @@ private:
     result.reserve(entries_.size());
     for (auto& kvp : entries_)
       result.push_back(kvp.second.spec);
-    std::sort(result.begin(), result.end(), [](auto& x, auto& y) {
-      return std::tie(x.protocol, x.pattern, x.method) <
-             std::tie(y.protocol, y.pattern, y.method);
-    });
+    sort_for_listing(result);
     return result;
   }
 
