@@ -57,6 +57,26 @@ struct temp_file {
   ~temp_file() { std::remove(path.c_str()); }
 };
 
+/// Whether `x` failed with an error that starts with `prefix`.
+bool starts(const command_line& x, const std::string& prefix) {
+  CAF_CHECK_EQUAL(x.action, command_line::fail);
+  auto ok = x.error.rfind(prefix, 0) == 0;
+  if (!ok)
+    CAF_MESSAGE("error '" << x.error << "' does not start with " << prefix);
+  return ok;
+}
+
+/// Whether the config file `text` fails with an error that names `key`.
+bool names(const std::string& text, const std::string& key) {
+  temp_file f{text};
+  auto x = parse({"--config", f.path.c_str()});
+  CAF_CHECK_EQUAL(x.action, command_line::fail);
+  auto ok = x.error.find(key) != std::string::npos;
+  if (!ok)
+    CAF_MESSAGE("error '" << x.error << "' does not name " << key);
+  return ok;
+}
+
 } // namespace
 
 CAF_TEST(both option forms work and the command line beats the file) {
@@ -96,10 +116,6 @@ CAF_TEST(help and version are actions of their own) {
 }
 
 CAF_TEST(bad command lines name the option) {
-  auto starts = [](const command_line& x, const std::string& prefix) {
-    CAF_CHECK_EQUAL(x.action, command_line::fail);
-    return x.error.rfind(prefix, 0) == 0;
-  };
   CAF_CHECK(starts(parse({"--port", "70000"}), "--port"));
   CAF_CHECK(starts(parse({"--port=abc"}), "--port"));
   CAF_CHECK(starts(parse({"--port"}), "--port"));
@@ -112,19 +128,6 @@ CAF_TEST(bad command lines name the option) {
 }
 
 CAF_TEST(bad config files name the key) {
-  auto error_of = [](const std::string& text) {
-    temp_file f{text};
-    auto x = parse({"--config", f.path.c_str()});
-    CAF_CHECK_EQUAL(x.action, command_line::fail);
-    return x.error;
-  };
-  auto names = [&](const std::string& text, const std::string& key) {
-    auto err = error_of(text);
-    auto ok = err.find(key) != std::string::npos;
-    if (!ok)
-      CAF_MESSAGE("error '" << err << "' does not name " << key);
-    return ok;
-  };
   CAF_CHECK(names(R"({"prot": 1})", "prot: unknown key"));
   CAF_CHECK(names(R"({"port": "80"})", "port:"));
   CAF_CHECK(names(R"({"port": 65536})", "port:"));
@@ -207,13 +210,6 @@ CAF_TEST(join takes host and port and a joining node opens no port unasked) {
   CAF_CHECK_EQUAL(c.config.cluster.join_host, "front.example");
   CAF_CHECK_EQUAL(c.config.port, 8081);
   CAF_CHECK_EQUAL(c.config.protocols, std::vector<std::string>({"http"}));
-  auto starts = [](const command_line& x, const std::string& prefix) {
-    CAF_CHECK_EQUAL(x.action, command_line::fail);
-    auto ok = x.error.rfind(prefix, 0) == 0;
-    if (!ok)
-      CAF_MESSAGE("error '" << x.error << "' does not start with " << prefix);
-    return ok;
-  };
   for (auto bad : {"7000", ":7000", "host:", "host:0", "host:70000", "::1:7000",
                    "[::1:7000", "a b:7000", "host:7x"})
     CAF_CHECK(starts(parse({"--join", bad}), "--join"));
@@ -224,19 +220,6 @@ CAF_TEST(join takes host and port and a joining node opens no port unasked) {
 }
 
 CAF_TEST(bad cluster keys are named) {
-  auto error_of = [](const std::string& text) {
-    temp_file f{text};
-    auto x = parse({"--config", f.path.c_str()});
-    CAF_CHECK_EQUAL(x.action, command_line::fail);
-    return x.error;
-  };
-  auto names = [&](const std::string& text, const std::string& key) {
-    auto err = error_of(text);
-    auto ok = err.find(key) != std::string::npos;
-    if (!ok)
-      CAF_MESSAGE("error '" << err << "' does not name " << key);
-    return ok;
-  };
   CAF_CHECK(names(R"({"publish": "7000"})", "publish:"));
   CAF_CHECK(names(R"({"publish": {"port": 1, "tls": true}})", "publish.tls"));
   CAF_CHECK(names(R"({"publish": {"bind": "localhost"}})", "publish.bind"));
