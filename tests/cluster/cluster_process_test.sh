@@ -29,6 +29,9 @@
 # package openssl).
 set -u -o pipefail
 
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 bin=${1:?usage: cluster_process_test.sh PATH/TO/switchboard}
 [[ -x "$bin" ]] || { echo "FAIL: '$bin' is not an executable"; exit 1; }
 for tool in curl openssl awk sed grep; do
@@ -44,38 +47,12 @@ back_bound_ms=$((conn_timeout_ms + reconnect_max_ms + 1000))
 
 work=$(mktemp -d)
 script_start=$(date +%s%N)
-passed=0
-failed=0
 all_pids=()        # every background process this script started
 declare -A pid     # node name -> PID
 declare -A logf    # node name -> its current log file
 declare -A haddr   # node name -> HTTP address from its ready line (may be "")
 declare -A nport   # node name -> node port from its ready line (front nodes)
 starts=0
-
-# ours PID: whether PID is still a child of this script (alive or not yet
-# reaped), so that a PID reused by another process is never signalled.
-ours() {
-  local line rest
-  read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-  rest=${line##*) }
-  rest=${rest#* }
-  [[ ${rest%% *} == "$$" ]]
-}
-
-# kill_children PID: SIGKILL to the children of PID (found in /proc, so that
-# procps is not needed).
-kill_children() {
-  local f line rest
-  for f in /proc/[0-9]*/stat; do
-    read -r line 2>/dev/null <"$f" || continue
-    rest=${line##*) }
-    rest=${rest#* }
-    [[ ${rest%% *} == "$1" ]] || continue
-    rest=${f#/proc/}
-    kill -KILL "${rest%/stat}" 2>/dev/null
-  done
-}
 
 cleanup() {
   local p
@@ -101,13 +78,7 @@ trap cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT
 trap 'echo "terminated"; exit 143' TERM
 
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-info() { echo "INFO $*"; }
 
-check() { # check NAME EXPECTED ACTUAL
-  if [[ "$2" == "$3" ]]; then pass "$1 [$3]"; else fail "$1: expected [$2], got [$3]"; fi
-}
 contains() { # contains NAME NEEDLE HAYSTACK
   if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1: [$2] not in [${3:0:600}]"; fi
 }
@@ -117,23 +88,11 @@ matches() { # matches NAME REGEX STRING
 lacks() { # lacks NAME NEEDLE HAYSTACK
   if [[ "$3" != *"$2"* ]]; then pass "$1"; else fail "$1: [$2] unexpectedly in [${3:0:600}]"; fi
 }
-at_most() { # at_most NAME LIMIT VALUE UNIT
-  if [[ "$3" -le "$2" ]]; then pass "$1: $3 $4 <= $2 $4"; else fail "$1: $3 $4 > $2 $4"; fi
-}
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # curl to loopback only, never through a proxy, always bounded.
 http() { curl --noproxy '*' -s -m 10 "$@"; }
 status() { http -o /dev/null -w '%{http_code}' "$@"; }
-
-# Whether process $1 is gone (exited, or a zombie not yet reaped).
-gone() {
-  local line
-  read -r line 2>/dev/null <"/proc/$1/stat" || return 0
-  line=${line##*) }
-  [[ ${line%% *} == Z ]]
-}
 
 # launch NAME ARGS...: starts a node and waits up to 15 s for its ready line;
 # sets pid, logf, haddr and nport of NAME. Returns 0 once it is ready, 1 if

@@ -24,6 +24,9 @@
 # connection timeout - heartbeat interval).
 set -u -o pipefail
 
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 bin=${1:?usage: netns_test.sh PATH/TO/switchboard}
 [[ -x "$bin" ]] || { echo "FAIL: '$bin' is not an executable"; exit 1; }
 command -v curl >/dev/null || { echo "FAIL: curl is missing"; exit 1; }
@@ -51,34 +54,8 @@ addr_mod=$net.2
 
 work=$(mktemp -d)
 script_start=$(date +%s%N)
-passed=0
-failed=0
 all_pids=()
 declare -A pid logf
-
-# ours PID: whether PID is still a child of this script (alive or not yet
-# reaped), so that a PID reused by another process is never signalled.
-ours() {
-  local line rest
-  read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-  rest=${line##*) }
-  rest=${rest#* }
-  [[ ${rest%% *} == "$$" ]]
-}
-
-# kill_children PID: SIGKILL to the children of PID (found in /proc, so that
-# procps is not needed).
-kill_children() {
-  local f line rest
-  for f in /proc/[0-9]*/stat; do
-    read -r line 2>/dev/null <"$f" || continue
-    rest=${line##*) }
-    rest=${rest#* }
-    [[ ${rest%% *} == "$1" ]] || continue
-    rest=${f#/proc/}
-    kill -KILL "${rest%/stat}" 2>/dev/null
-  done
-}
 
 teardown() {
   local p
@@ -119,19 +96,9 @@ trap cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT
 trap 'echo "terminated"; exit 143' TERM
 
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
-info() { echo "INFO $*"; }
-check() { # check NAME EXPECTED ACTUAL
-  if [[ "$2" == "$3" ]]; then pass "$1 [$3]"; else fail "$1: expected [$2], got [$3]"; fi
-}
-at_most() { # at_most NAME LIMIT VALUE UNIT
-  if [[ "$3" -le "$2" ]]; then pass "$1: $3 $4 <= $2 $4"; else fail "$1: $3 $4 > $2 $4"; fi
-}
 at_least() { # at_least NAME LIMIT VALUE UNIT
   if [[ "$3" -ge "$2" ]]; then pass "$1: $3 $4 >= $2 $4"; else fail "$1: $3 $4 < $2 $4"; fi
 }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # -- the namespaces -----------------------------------------------------------
 
@@ -155,13 +122,6 @@ info "namespaces $ns_front ($veth_front $addr_front/30) and $ns_mod ($veth_mod $
 in_front() { ip netns exec "$ns_front" "$@"; }
 http() { in_front curl --noproxy '*' -s -m 10 "$@"; }
 status() { http -o /dev/null -w '%{http_code}' "$@"; }
-
-gone() {
-  local line
-  read -r line 2>/dev/null <"/proc/$1/stat" || return 0
-  line=${line##*) }
-  [[ ${line%% *} == Z ]]
-}
 
 # start NAME NAMESPACE ARGS...: starts a node in NAMESPACE (`ip netns exec`
 # execs the binary, so $! is its PID) and waits up to 15 s for its ready
