@@ -18,7 +18,7 @@ namespace sb {
 
 /// Version of the message types below. Nodes of another version refuse each
 /// other.
-constexpr uint32_t wire_version = 1;
+constexpr uint32_t wire_version = 2;
 
 /// A name and a value, used for headers, query and path parameters.
 using field = std::pair<std::string, std::string>;
@@ -56,12 +56,18 @@ struct endpoint {
   std::vector<std::string> scopes;
   /// Name of the module that owns the endpoint.
   std::string module;
+  /// Protocol-specific description as a JSON object text, e.g. the
+  /// definition of an MCP tool with its input schema; empty for none.
+  std::string detail;
+  /// The owner answers `http_exchange` instead of `http_request` and may
+  /// stream its response. Only an owner on the registry's own node can.
+  bool streaming = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
   return f(caf::meta::type_name("sb.endpoint"), x.protocol, x.method, x.pattern,
-           x.handler, x.auth, x.scopes, x.module);
+           x.handler, x.auth, x.scopes, x.module, x.detail, x.streaming);
 }
 
 /// An HTTP endpoint of `module`, ready to register.
@@ -72,7 +78,8 @@ endpoint make_endpoint(std::string method, std::string pattern,
 inline bool operator==(const endpoint& x, const endpoint& y) {
   return x.protocol == y.protocol && x.method == y.method &&
          x.pattern == y.pattern && x.handler == y.handler && x.auth == y.auth &&
-         x.scopes == y.scopes && x.module == y.module;
+         x.scopes == y.scopes && x.module == y.module &&
+         x.detail == y.detail && x.streaming == y.streaming;
 }
 
 /// Whether `x` and `y` name the same route: protocol, method and pattern.

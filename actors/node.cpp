@@ -10,6 +10,7 @@
 #include "actors/atoms.hpp"
 #include "actors/bus.hpp"
 #include "actors/cluster.hpp"
+#include "actors/mcp_messages.hpp"
 #include "actors/error.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
@@ -28,6 +29,12 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<node_status>("sb.node_status");
   cfg.add_message_type<routes_changed>("sb.routes_changed");
   cfg.add_message_type<module_changed>("sb.module_changed");
+  cfg.add_message_type<mcp_request>("sb.mcp_request");
+  cfg.add_message_type<mcp_result>("sb.mcp_result");
+  cfg.add_message_type<mcp_notice>("sb.mcp_notice");
+  cfg.add_message_type<mcp_ask>("sb.mcp_ask");
+  cfg.add_message_type<mcp_changed>("sb.mcp_changed");
+  cfg.add_message_type<mcp_updated>("sb.mcp_updated");
   add_error_category(cfg);
 }
 
