@@ -14,6 +14,7 @@
 #include "actors/completion.hpp"
 #include "actors/error.hpp"
 #include "actors/log.hpp"
+#include "actors/mcp_messages.hpp"
 #include "actors/registry.hpp"
 
 namespace sb {
@@ -169,7 +170,26 @@ public:
         return caf::ok_atom::value;
       },
       [this](list_atom) { return list(); },
+      [this](list_atom, std::string& protocol, std::string& prefix) {
+        auto rp = self_->make_response_promise();
+        send_to_front<std::vector<endpoint>>(
+          caf::make_message(list_atom::value, std::move(protocol),
+                            std::move(prefix)),
+          completion{nullptr, rp});
+        return rp;
+      },
       [this](http_request& req) { return forward(std::move(req)); },
+      [this](mcp_request& req) {
+        auto rp = self_->make_response_promise();
+        // The front's registry keeps the call's own time; ours ends later.
+        auto timeout = opts_.request_timeout;
+        if (req.timeout_ms > 0)
+          timeout = std::max<decltype(timeout)>(
+            timeout, std::chrono::milliseconds{req.timeout_ms});
+        send_to_front<mcp_result>(caf::make_message(std::move(req)),
+                                  completion{nullptr, rp}, timeout);
+        return rp;
+      },
       [this](http_dispatch& x) { dispatch(std::move(x)); },
       [this](nodes_atom) {
         std::vector<std::string> names;
@@ -446,25 +466,31 @@ private:
 
   caf::response_promise forward(http_request req) {
     auto rp = self_->make_response_promise();
-    send_to_front(std::move(req), completion{nullptr, rp});
+    send_to_front<http_response>(caf::make_message(std::move(req)),
+                                 completion{nullptr, rp});
     return rp;
   }
 
   void dispatch(http_dispatch x) {
-    send_to_front(std::move(x.request), completion{std::move(x.sink), {}});
+    send_to_front<http_response>(caf::make_message(std::move(x.request)),
+                                 completion{std::move(x.sink), {}});
   }
 
-  /// Sends a request of this node's protocol handlers to the front node's
-  /// registry. Until the answer comes it waits in `waiting_`, so that a lost
-  /// front node fails it at once rather than at its timeout.
-  void send_to_front(http_request req, completion w) {
+  /// Sends a request of this node's actors to the front node's registry.
+  /// Until the answer comes it waits in `waiting_`, so that a lost front
+  /// node fails it at once rather than at its timeout.
+  template <class Response>
+  void send_to_front(caf::message msg, completion w,
+                     std::chrono::milliseconds timeout = {}) {
     if (!registry_)
       return w.fail(errc::unavailable, lost_front);
+    if (timeout.count() == 0)
+      timeout = opts_.request_timeout;
     auto seq = next_seq_++;
     waiting_.emplace(seq, std::move(w));
-    self_->request(registry_, opts_.request_timeout, std::move(req))
+    self_->request(registry_, timeout, std::move(msg))
       .then(
-        [this, seq](http_response& res) {
+        [this, seq](Response& res) {
           if (auto i = waiting_.find(seq); i != waiting_.end()) {
             i->second.succeed(std::move(res));
             waiting_.erase(i);

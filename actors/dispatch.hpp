@@ -24,8 +24,11 @@ struct dispatch_result {
   http_response response;
 };
 
-/// Receives the outcome of one request. `deliver` is called exactly once,
-/// from any thread; the implementation hands the result to its own executor.
+/// Receives the outcome of one request, from any thread; the implementation
+/// hands it to its own executor. The outcome is either one `deliver`, or a
+/// stream: `start_stream`, any number of `write`, then `end_stream`. Only the
+/// first `deliver` or `start_stream` counts. A sink dropped without an
+/// outcome answers an error; one dropped with an open stream ends it.
 class reply_sink {
 public:
   virtual ~reply_sink() = default;
@@ -35,6 +38,26 @@ public:
   /// Whether nobody waits for the outcome anymore (the client went away);
   /// the dispatcher may drop the request early. Thread-safe.
   virtual bool abandoned() const noexcept { return false; }
+
+  /// Starts a response whose body follows in pieces: `head` holds status,
+  /// content type, header fields and the first piece of the body. Returns
+  /// false if this sink cannot stream or the client is gone.
+  virtual bool start_stream(http_response head) {
+    (void)head;
+    return false;
+  }
+
+  /// Appends to the body of a started stream. Returns false once the client
+  /// is gone or reads too slowly; the stream is over then.
+  virtual bool write(std::string data) {
+    (void)data;
+    return false;
+  }
+
+  /// Ends a started stream.
+  virtual void end_stream() {
+    // Nothing to end
+  }
 };
 
 using reply_sink_ptr = std::shared_ptr<reply_sink>;

@@ -44,6 +44,9 @@ struct protocol_context {
   uint16_t port = 0;
   /// I/O threads to run.
   size_t io_threads = 1;
+  /// The node joins a front node: `registry` stands in for the front's
+  /// registry, and requests on this node's port go to the front's owners.
+  bool joining = false;
 };
 
 /// Checks a settings section; returns an empty string when it is valid,

@@ -12,6 +12,19 @@
 
 namespace sb {
 
+namespace mcp {
+
+// JSON-RPC error codes of MCP answers.
+inline constexpr int32_t parse_error = -32700;
+inline constexpr int32_t invalid_request = -32600;
+inline constexpr int32_t method_not_found = -32601;
+inline constexpr int32_t invalid_params = -32602;
+inline constexpr int32_t internal_error = -32603;
+/// The resource named in `resources/read` does not exist.
+inline constexpr int32_t resource_not_found = -32002;
+
+} // namespace mcp
+
 // -- MCP ----------------------------------------------------------------------
 
 /// A call of an MCP client on its way to the owner of a tool, resource,

@@ -78,8 +78,8 @@ endpoint make_endpoint(std::string method, std::string pattern,
 inline bool operator==(const endpoint& x, const endpoint& y) {
   return x.protocol == y.protocol && x.method == y.method &&
          x.pattern == y.pattern && x.handler == y.handler && x.auth == y.auth &&
-         x.scopes == y.scopes && x.module == y.module &&
-         x.detail == y.detail && x.streaming == y.streaming;
+         x.scopes == y.scopes && x.module == y.module && x.detail == y.detail &&
+         x.streaming == y.streaming;
 }
 
 /// Whether `x` and `y` name the same route: protocol, method and pattern.

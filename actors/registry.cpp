@@ -1,19 +1,23 @@
 #include "actors/registry.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
 #include "caf/stateful_actor.hpp"
 
 #include "actors/atoms.hpp"
 #include "actors/completion.hpp"
 #include "actors/error.hpp"
 #include "actors/log.hpp"
+#include "actors/mcp_messages.hpp"
 #include "actors/route_trie.hpp"
 
 namespace sb {
@@ -69,6 +73,141 @@ std::string describe(const endpoint& x) {
   return x.method + " " + x.pattern + " (module '" + x.module + "')";
 }
 
+/// Size of an endpoint's `detail` at most.
+constexpr size_t max_detail_bytes = 64 * 1024;
+
+/// Longest time an MCP call may ask for.
+constexpr auto max_call_timeout = std::chrono::minutes{10};
+
+/// Bytes of a streamed response that a promise collects at most.
+constexpr size_t max_collected_bytes = 16 * 1024 * 1024;
+
+/// Key of an endpoint that is looked up by name rather than by path: the
+/// order of the keys is the listing order (pattern, then method).
+std::string key_of(const std::string& protocol, const std::string& pattern,
+                   const std::string& method) {
+  std::string result;
+  result.reserve(protocol.size() + pattern.size() + method.size() + 2);
+  result += protocol;
+  result += '\0';
+  result += pattern;
+  result += '\0';
+  result += method;
+  return result;
+}
+
+bool is_kind(const std::string& x) {
+  return x == "TOOL" || x == "RESOURCE" || x == "TEMPLATE" || x == "PROMPT";
+}
+
+/// Checks an MCP entry: the kind is its method, its pattern is
+/// `<context>/<name>`. Returns an error message or an empty string.
+std::string check_mcp(const endpoint& x) {
+  if (!is_kind(x.method))
+    return "invalid MCP kind '" + x.method +
+           "': TOOL, RESOURCE, TEMPLATE or PROMPT";
+  auto slash = x.pattern.find('/');
+  if (slash == std::string::npos || slash == 0 || slash > 64 ||
+      !valid_token(x.pattern.substr(0, slash), 64, false))
+    return "invalid MCP entry '" + x.pattern +
+           "': a context of 1 to 64 characters a-z, 0-9, '-' or '_', then "
+           "'/' and a name";
+  auto name = x.pattern.substr(slash + 1);
+  if (x.method == "TOOL") {
+    // The characters that the MCP specification allows in tool names.
+    auto ok = !name.empty() && name.size() <= 128 &&
+              std::all_of(name.begin(), name.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                       c == '.';
+              });
+    if (!ok)
+      return "invalid tool name '" + name +
+             "': 1 to 128 characters A-Z, a-z, 0-9, '_', '-' or '.'";
+  } else if (!printable(name, 2048)) {
+    return "invalid MCP entry name: 1 to 2048 visible characters";
+  }
+  return {};
+}
+
+/// Collects a streamed response for an actor that asked with a response
+/// promise. The promise belongs to the registry, so the outcome goes back to
+/// the registry as a message rather than being delivered from the owner's
+/// thread.
+class collecting_sink final : public reply_sink {
+public:
+  collecting_sink(caf::actor registry, uint64_t seq)
+      : registry_(std::move(registry))
+      , seq_(seq) {
+    // nop
+  }
+
+  ~collecting_sink() override {
+    if (done_)
+      return;
+    if (started_) {
+      finish();
+      return;
+    }
+    dispatch_result result;
+    result.code = errc::owner_down;
+    result.message = "the owner of this endpoint dropped the request";
+    send(std::move(result));
+  }
+
+  void deliver(dispatch_result result) override {
+    if (started_ || done_)
+      return;
+    send(std::move(result));
+  }
+
+  bool start_stream(http_response head) override {
+    if (started_ || done_)
+      return false;
+    started_ = true;
+    head_ = std::move(head);
+    return true;
+  }
+
+  bool write(std::string data) override {
+    if (!started_ || done_)
+      return false;
+    if (head_.body.size() + data.size() > max_collected_bytes) {
+      dispatch_result result;
+      result.code = errc::internal;
+      result.message = "the streamed response is too large to pass on";
+      send(std::move(result));
+      return false;
+    }
+    head_.body += data;
+    return true;
+  }
+
+  void end_stream() override {
+    if (started_ && !done_)
+      finish();
+  }
+
+private:
+  void finish() {
+    dispatch_result result;
+    result.response = std::move(head_);
+    send(std::move(result));
+  }
+
+  void send(dispatch_result&& result) {
+    done_ = true;
+    caf::anon_send(registry_, collected{seq_, std::move(result)});
+  }
+
+  // The owner calls a sink from its own thread only, one call at a time.
+  caf::actor registry_;
+  uint64_t seq_;
+  http_response head_;
+  bool started_ = false;
+  bool done_ = false;
+};
+
 class registry_state {
 public:
   static inline const char* name = "sb.registry";
@@ -101,6 +240,8 @@ public:
         return caf::ok_atom::value;
       },
       [this](list_atom) { return list(); },
+      [this](list_atom, const std::string& protocol,
+             const std::string& prefix) { return list(protocol, prefix); },
       [this](status_atom) {
         // Every table that grows with requests is in step with `pending_`.
         return caf::make_message(static_cast<uint64_t>(entries_.size()),
@@ -114,6 +255,22 @@ public:
       },
       [this](http_dispatch& x) {
         dispatch(std::move(x.request), completion{std::move(x.sink), {}});
+      },
+      [this](mcp_request& req) {
+        auto rp = self_->make_response_promise();
+        dispatch(std::move(req), completion{nullptr, rp});
+        return rp;
+      },
+      [this](collected& x) {
+        auto i = collecting_.find(x.seq);
+        if (i == collecting_.end())
+          return;
+        auto rp = std::move(i->second);
+        collecting_.erase(i);
+        if (x.result.code == errc::none)
+          rp.deliver(std::move(x.result.response));
+        else
+          rp.deliver(make_error(x.result.code, std::move(x.result.message)));
       },
       [this](tick_atom) {
         timer_armed_ = false;
@@ -158,6 +315,21 @@ private:
       if (!printable(x.pattern, 4096))
         return make_error(errc::invalid_endpoint,
                           "invalid pattern: visible characters only");
+      if (x.protocol == "mcp")
+        if (auto msg = check_mcp(x); !msg.empty())
+          return make_error(errc::invalid_endpoint, std::move(msg));
+      if (x.detail.size() > max_detail_bytes)
+        return make_error(errc::invalid_endpoint,
+                          "endpoint detail too large: up to " +
+                            std::to_string(max_detail_bytes) + " bytes");
+      if (x.streaming && x.protocol != "http")
+        return make_error(errc::invalid_endpoint,
+                          "only HTTP endpoints can stream");
+      // A stream needs the reply sink, which never leaves this process.
+      if (x.streaming && owner.node() != self_->node())
+        return make_error(errc::invalid_endpoint,
+                          "the owner of a streaming endpoint must live on "
+                          "the node of the registry");
       if (!printable(x.module, 128))
         return make_error(errc::invalid_endpoint,
                           "invalid module name: 1 to 128 visible characters");
@@ -174,9 +346,11 @@ private:
                           "invalid auth requirement " +
                             std::to_string(static_cast<int>(x.auth)));
       entry e;
-      if (auto msg = parse_pattern(x.pattern, e.pattern); !msg.empty())
-        return make_error(errc::invalid_endpoint, msg);
-      e.param_names = e.pattern.param_names();
+      if (x.protocol == "http") {
+        if (auto msg = parse_pattern(x.pattern, e.pattern); !msg.empty())
+          return make_error(errc::invalid_endpoint, msg);
+        e.param_names = e.pattern.param_names();
+      }
       e.spec = std::move(x);
       e.owner = owner;
       fresh.push_back(std::move(e));
@@ -187,9 +361,8 @@ private:
     std::vector<std::pair<uint64_t, endpoint>> updates;
     auto& rec = owners_[owner.address()];
     for (auto& e : fresh) {
-      auto& trie = tries_[e.spec.protocol];
       auto id = next_endpoint_id_++;
-      if (auto other = trie.insert(e.pattern, e.spec.method, id)) {
+      if (auto other = insert(e, id)) {
         auto& prev = entries_[other];
         if (prev.owner == owner && prev.spec.pattern == e.spec.pattern) {
           // Registering the same endpoint again updates it in place.
@@ -208,10 +381,13 @@ private:
       }
       added.push_back(id);
       rec.endpoints.push_back(id);
+      touch(e.spec);
       entries_.emplace(id, std::move(e));
     }
-    for (auto& [id, spec] : updates)
+    for (auto& [id, spec] : updates) {
+      touch(spec);
       entries_[id].spec = std::move(spec);
+    }
     if (!monitored_.count(owner.address())) {
       self_->monitor(owner);
       monitored_.insert(owner.address());
@@ -243,13 +419,37 @@ private:
     publish_routes();
   }
 
+  /// Adds `e` to the lookup tables under `id`. Returns the ID of the
+  /// endpoint that holds the same place already, or 0.
+  uint64_t insert(const entry& e, uint64_t id) {
+    if (e.spec.protocol == "http")
+      return http_.insert(e.pattern, e.spec.method, id);
+    auto [i, added] = keyed_.emplace(
+      key_of(e.spec.protocol, e.spec.pattern, e.spec.method), id);
+    return added ? 0 : i->second;
+  }
+
   void remove_entry(uint64_t id) {
     auto i = entries_.find(id);
     if (i == entries_.end())
       return;
     auto& e = i->second;
-    tries_[e.spec.protocol].erase(e.pattern, e.spec.method, id);
+    if (e.spec.protocol == "http") {
+      http_.erase(e.pattern, e.spec.method, id);
+    } else {
+      auto j =
+        keyed_.find(key_of(e.spec.protocol, e.spec.pattern, e.spec.method));
+      if (j != keyed_.end() && j->second == id)
+        keyed_.erase(j);
+    }
+    touch(e.spec);
     entries_.erase(i);
+  }
+
+  /// Remembers that the entries of an MCP context changed.
+  void touch(const endpoint& x) {
+    if (x.protocol == "mcp")
+      touched_.emplace(x.pattern.substr(0, x.pattern.find('/')), x.method);
   }
 
   std::vector<endpoint> list() const {
@@ -261,10 +461,39 @@ private:
     return result;
   }
 
+  std::vector<endpoint> list(const std::string& protocol,
+                             const std::string& prefix) const {
+    std::vector<endpoint> result;
+    auto starts = [&](const std::string& x, const std::string& y) {
+      return x.compare(0, y.size(), y) == 0;
+    };
+    if (protocol == "http") {
+      for (auto& kvp : entries_)
+        if (kvp.second.spec.protocol == protocol &&
+            starts(kvp.second.spec.pattern, prefix))
+          result.push_back(kvp.second.spec);
+      sort_for_listing(result);
+      return result;
+    }
+    // Keys sort by protocol, pattern and method: the listing order.
+    auto first = protocol + '\0' + prefix;
+    for (auto i = keyed_.lower_bound(first);
+         i != keyed_.end() && starts(i->first, first); ++i)
+      result.push_back(entries_.at(i->second).spec);
+    return result;
+  }
+
   void publish_routes() {
-    if (bus_)
-      self_->send(bus_, publish_atom::value, std::string{"routes"},
-                  caf::make_message(routes_changed{entries_.size()}));
+    if (!bus_) {
+      touched_.clear();
+      return;
+    }
+    self_->send(bus_, publish_atom::value, std::string{"routes"},
+                caf::make_message(routes_changed{entries_.size()}));
+    for (auto& [context, kind] : touched_)
+      self_->send(bus_, publish_atom::value, std::string{"mcp"},
+                  caf::make_message(mcp_changed{context, kind}));
+    touched_.clear();
   }
 
   // -- dispatching ------------------------------------------------------------
@@ -273,10 +502,7 @@ private:
     if (pending_.size() >= opts_.max_pending && !drop_abandoned())
       return done.fail(errc::overloaded,
                        "too many requests are waiting; try again later");
-    auto t = tries_.find("http");
-    if (t == tries_.end())
-      return done.fail(errc::no_route, "no endpoint matches this path");
-    auto match = t->second.lookup(req.method, req.path);
+    auto match = http_.lookup(req.method, req.path);
     switch (match.status) {
     case lookup_status::no_route:
       return done.fail(errc::no_route, "no endpoint matches this path");
@@ -299,16 +525,57 @@ private:
     req.params.clear();
     for (size_t i = 0; i < e.param_names.size(); ++i)
       req.params.emplace_back(e.param_names[i], std::move(match.values[i]));
-    // Our own deadline replaces a per-request timer: one timer serves all.
+    if (e.spec.streaming) {
+      // The owner answers through the sink and keeps its own time.
+      auto sink = std::move(done.sink);
+      if (!sink) {
+        auto seq = next_seq_++;
+        collecting_.emplace(seq, std::move(done.promise));
+        sink = std::make_shared<collecting_sink>(
+          caf::actor_cast<caf::actor>(self_), seq);
+      }
+      self_->send(e.owner, http_dispatch{std::move(req), std::move(sink)});
+      return;
+    }
+    forward<http_response>(e.owner, std::move(req), std::move(done),
+                           opts_.request_timeout);
+  }
+
+  void dispatch(mcp_request&& req, completion&& done) {
+    if (pending_.size() >= opts_.max_pending && !drop_abandoned())
+      return done.fail(errc::overloaded,
+                       "too many requests are waiting; try again later");
+    auto i = keyed_.find(key_of("mcp", req.context + "/" + req.name, req.kind));
+    if (i == keyed_.end())
+      return done.fail(errc::no_route, "no entry '" + req.name + "' of kind " +
+                                         req.kind + " in context '" +
+                                         req.context + "'");
+    auto& e = entries_[i->second];
+    if (e.spec.auth != auth_requirement::none)
+      return done.fail(errc::auth_unavailable,
+                       "this entry requires authorization and no auth "
+                       "service is running");
+    req.handler = e.spec.handler;
+    auto timeout = opts_.request_timeout;
+    if (req.timeout_ms > 0)
+      timeout = std::min<decltype(timeout)>(
+        std::chrono::milliseconds{req.timeout_ms}, max_call_timeout);
+    forward<mcp_result>(e.owner, std::move(req), std::move(done), timeout);
+  }
+
+  /// Sends `req` to `owner` and answers `done` with the owner's answer, or
+  /// with an error when the owner goes down or `timeout` passes. Our own
+  /// deadline replaces a per-request timer: one timer serves all requests.
+  template <class Response, class Request>
+  void forward(const caf::actor& owner, Request&& req, completion&& done,
+               caf::timespan timeout) {
     auto seq = next_seq_++;
-    auto owner = e.owner.address();
-    auto h = self_->request(e.owner, caf::infinite, std::move(req));
-    auto deadline =
-      deadlines_.emplace(self_->clock().now() + opts_.request_timeout, seq);
-    pending_.emplace(seq,
-                     pending_request{std::move(done), owner, h.id(), deadline});
+    auto h = self_->request(owner, caf::infinite, std::forward<Request>(req));
+    auto deadline = deadlines_.emplace(self_->clock().now() + timeout, seq);
+    pending_.emplace(
+      seq, pending_request{std::move(done), owner.address(), h.id(), deadline});
     h.then(
-      [this, seq](http_response& res) {
+      [this, seq](Response& res) {
         if (auto p = take(seq))
           p->done.succeed(std::move(res));
       },
@@ -368,13 +635,19 @@ private:
     self_->eq_impl(p->mid, nullptr, self_->context(), make_error(code));
   }
 
+  /// Makes sure a tick comes no later than the first deadline. Requests have
+  /// timeouts of their own, so a new one may end before the armed tick.
   void arm_timer() {
-    if (timer_armed_ || deadlines_.empty())
+    if (deadlines_.empty())
       return;
-    auto delay = deadlines_.begin()->first - self_->clock().now();
+    auto first = deadlines_.begin()->first;
+    if (timer_armed_ && armed_for_ <= first)
+      return;
+    auto delay = first - self_->clock().now();
     if (delay < clock_type::duration::zero())
       delay = clock_type::duration::zero();
     timer_armed_ = true;
+    armed_for_ = first;
     self_->delayed_send(self_, delay, tick_atom::value);
   }
 
@@ -414,7 +687,14 @@ private:
   registry_options opts_;
   caf::actor bus_;
   logger_ptr log_;
-  std::unordered_map<std::string, route_trie> tries_;
+  /// HTTP endpoints by path.
+  route_trie http_;
+  /// Endpoints of every other protocol by `key_of`.
+  std::map<std::string, uint64_t> keyed_;
+  /// MCP contexts and kinds whose entries changed since the last event.
+  std::set<std::pair<std::string, std::string>> touched_;
+  /// Promises waiting for a streamed response to be collected.
+  std::unordered_map<uint64_t, caf::response_promise> collecting_;
   std::unordered_map<uint64_t, entry> entries_;
   std::unordered_map<caf::actor_addr, owner_record> owners_;
   std::unordered_set<caf::actor_addr> monitored_;
@@ -423,6 +703,7 @@ private:
   uint64_t next_endpoint_id_ = 1;
   uint64_t next_seq_ = 1;
   bool timer_armed_ = false;
+  time_point armed_for_;
   time_point next_abandoned_scan_;
 };
 

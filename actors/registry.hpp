@@ -15,6 +15,19 @@
 // - `http_request` -> `http_response`: dispatches like `http_dispatch`.
 // - `http_dispatch`: dispatches and answers through the reply sink; the
 //   path that the HTTP protocol handler uses.
+// - `(list_atom, string protocol, string prefix)` -> `vector<endpoint>`:
+//   the endpoints of `protocol` whose pattern starts with `prefix`.
+// - `mcp_request` -> `mcp_result`: an MCP call, dispatched to the owner of
+//   the entry with protocol `mcp`, method `kind` and pattern
+//   `<context>/<name>`; `errc::no_route` when there is none.
+//
+// HTTP endpoints are matched by path (see `route_trie.hpp`); endpoints of
+// every other protocol are looked up by their exact pattern. Owners of
+// `streaming` endpoints get `http_dispatch` with the client's reply sink and
+// answer through it, so they may stream; they must live on this node.
+//
+// Changes of MCP entries are published on topic `mcp` as `mcp_changed`, one
+// event per context and kind.
 //
 // The registry monitors owners: when one goes down, its endpoints go with it
 // and every request waiting on it fails with `errc::owner_down` at once.
@@ -23,6 +36,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 #include "caf/actor.hpp"
 #include "caf/allowed_unsafe_message_type.hpp"
@@ -38,6 +52,14 @@ namespace sb {
 struct http_dispatch {
   http_request request;
   reply_sink_ptr sink;
+};
+
+/// The outcome of a streamed response that the registry collected for an
+/// actor that asked with `http_request`; sent by the collecting sink to the
+/// registry. Never crosses the network.
+struct collected {
+  uint64_t seq = 0;
+  dispatch_result result;
 };
 
 /// Settings of the registry.
@@ -58,3 +80,4 @@ caf::actor spawn_registry(caf::actor_system& sys, registry_options opts,
 } // namespace sb
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::http_dispatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::collected)

@@ -182,6 +182,7 @@ private:
       ctx.bind = cfg_.bind;
       ctx.port = cfg_.port;
       ctx.io_threads = cfg_.effective_io_threads();
+      ctx.joining = cfg_.cluster.joins();
       protocol_slot slot;
       slot.factory = table_->find_protocol(name);
       slot.handle = slot.factory->spawn(self_->system(), ctx);
@@ -209,8 +210,10 @@ private:
         [this, rp](const std::vector<endpoint>& xs) mutable {
           state_ = node_state::running;
           std::string addresses;
+          // Handlers that share another's port report no address.
           for (auto& p : protocols_)
-            addresses += (addresses.empty() ? "" : ",") + p.address;
+            if (!p.address.empty())
+              addresses += (addresses.empty() ? "" : ",") + p.address;
           log_->info("node running address={} routes={}", addresses, xs.size());
           rp.deliver(addresses, static_cast<uint64_t>(xs.size()));
         },
@@ -224,6 +227,11 @@ private:
     state_ = node_state::stopping;
     log_->info("node stopping");
     auto stop_modules = [this, rp]() mutable {
+      // Protocol handlers have drained; a timer of theirs must not keep
+      // them, and with them the process, alive.
+      for (auto& p : protocols_)
+        if (p.handle)
+          self_->send_exit(p.handle, caf::exit_reason::user_shutdown);
       for (auto& slot : modules_) {
         if (slot.handle)
           self_->send_exit(slot.handle, caf::exit_reason::user_shutdown);

@@ -18,7 +18,8 @@ endpoint make_entry(const char* kind, const std::string& context,
   result.pattern = context + "/" + name;
   result.handler = std::move(handler);
   result.module = std::move(module);
-  result.detail = definition.dump(-1, ' ', false, json::error_handler_t::replace);
+  result.detail =
+    definition.dump(-1, ' ', false, json::error_handler_t::replace);
   return result;
 }
 
@@ -134,10 +135,9 @@ void progress(const mcp_request& call, double progress,
     x["total"] = *total;
   if (!message.empty())
     x["message"] = message;
-  caf::anon_send(call.peer,
-                 mcp_notice{call.call, "notifications/progress",
-                            x.dump(-1, ' ', false,
-                                   json::error_handler_t::replace)});
+  caf::anon_send(call.peer, mcp_notice{call.call, "notifications/progress",
+                                       x.dump(-1, ' ', false,
+                                              json::error_handler_t::replace)});
 }
 
 void log(const mcp_request& call, const std::string& level, const json& data,
@@ -147,10 +147,9 @@ void log(const mcp_request& call, const std::string& level, const json& data,
   json x = {{"level", level}, {"data", data}};
   if (!logger.empty())
     x["logger"] = logger;
-  caf::anon_send(call.peer,
-                 mcp_notice{call.call, "notifications/message",
-                            x.dump(-1, ' ', false,
-                                   json::error_handler_t::replace)});
+  caf::anon_send(call.peer, mcp_notice{call.call, "notifications/message",
+                                       x.dump(-1, ' ', false,
+                                              json::error_handler_t::replace)});
 }
 
 void updated(const caf::actor& bus, const std::string& context,

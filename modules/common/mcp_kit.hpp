@@ -38,16 +38,6 @@ inline constexpr const char* resource_kind = "RESOURCE";
 inline constexpr const char* template_kind = "TEMPLATE";
 inline constexpr const char* prompt_kind = "PROMPT";
 
-// -- JSON-RPC error codes -----------------------------------------------------
-
-inline constexpr int32_t parse_error = -32700;
-inline constexpr int32_t invalid_request = -32600;
-inline constexpr int32_t method_not_found = -32601;
-inline constexpr int32_t invalid_params = -32602;
-inline constexpr int32_t internal_error = -32603;
-/// The resource named in `resources/read` does not exist.
-inline constexpr int32_t resource_not_found = -32002;
-
 // -- entries ------------------------------------------------------------------
 
 /// A tool of `context`. `definition` is the tool as `tools/list` shows it:

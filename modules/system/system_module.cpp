@@ -10,6 +10,8 @@
 #include "actors/messages.hpp"
 #include "actors/module.hpp"
 #include "modules/common/json_reply.hpp"
+#include "modules/common/mcp_kit.hpp"
+#include "modules/system/system_mcp.hpp"
 
 namespace sb::modules::system {
 
@@ -22,11 +24,15 @@ http_response error_reply(errc code, const std::string& message) {
 }
 
 std::vector<endpoint> endpoints(const std::string& module) {
-  return {make_endpoint("GET", "/health", "health", module),
-          make_endpoint("GET", "/api/nodes", "nodes", module),
-          make_endpoint("GET", "/health/ready", "ready", module),
-          make_endpoint("GET", "/health/modules/:name", "module", module),
-          make_endpoint("GET", "/api/routes", "routes", module)};
+  std::vector<endpoint> xs{
+    make_endpoint("GET", "/health", "health", module),
+    make_endpoint("GET", "/api/nodes", "nodes", module),
+    make_endpoint("GET", "/health/ready", "ready", module),
+    make_endpoint("GET", "/health/modules/:name", "module", module),
+    make_endpoint("GET", "/api/routes", "routes", module)};
+  auto mcp = mcp_entries(module);
+  xs.insert(xs.end(), mcp.begin(), mcp.end());
+  return xs;
 }
 
 json to_json(const module_info& x) {
@@ -38,6 +44,15 @@ caf::behavior system_actor(caf::event_based_actor* self, module_context ctx) {
   return {
     [self, ctx](start_atom) {
       return register_endpoints(self, ctx, endpoints(ctx.name));
+    },
+    [self, ctx](mcp_request& call) {
+      auto rp = self->make_response_promise();
+      try {
+        answer_mcp(self, ctx, call, rp);
+      } catch (const std::exception& ex) {
+        rp.deliver(mcp::text_result("the tool failed unexpectedly", true));
+      }
+      return rp;
     },
     [self, ctx](http_request& req) {
       auto rp = self->make_response_promise();

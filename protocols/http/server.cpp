@@ -352,6 +352,64 @@ public:
     });
   }
 
+  /// Starts the streamed response of request `seq` with `head`.
+  void on_stream_start(uint64_t seq, http_response&& head) {
+    guarded([&] {
+      auto s = find_slot(seq);
+      if (s == nullptr || s->ready)
+        return;
+      if (auto problem = check_response(head); !problem.empty()) {
+        dispatch_result result;
+        result.code = errc::internal;
+        result.message = std::move(problem);
+        build_response(*s, std::move(result));
+        flush();
+        return;
+      }
+      begin_head(*s, head.status);
+      write_fields(*s, head);
+      s->streaming = true;
+      if (s->version >= 11) {
+        s->chunked = true;
+        s->head += "Transfer-Encoding: chunked\r\n";
+      } else {
+        // An HTTP/1.0 client learns of the end by the close.
+        s->keep_alive = false;
+        read_closed_ = true;
+      }
+      s->ready = true;
+      append_stream(*s, std::move(head.body));
+      flush();
+    });
+  }
+
+  /// Appends `data` to the streamed response of request `seq`.
+  void on_stream_data(uint64_t seq, std::string&& data) {
+    guarded([&] {
+      auto s = find_slot(seq);
+      if (s == nullptr || !s->streaming || s->stream_ended)
+        return;
+      if (s->pending.size() + data.size() > opts_.max_stream_buffer_bytes) {
+        // The client reads slower than the stream grows.
+        close_now();
+        return;
+      }
+      append_stream(*s, std::move(data));
+      flush();
+    });
+  }
+
+  /// Ends the streamed response of request `seq`.
+  void on_stream_end(uint64_t seq) {
+    guarded([&] {
+      auto s = find_slot(seq);
+      if (s == nullptr || !s->streaming || s->stream_ended)
+        return;
+      s->stream_ended = true;
+      flush();
+    });
+  }
+
   /// Stops reading new requests; closes after the last pending response.
   void drain() {
     guarded([&] {
@@ -407,6 +465,15 @@ private:
     bool sealed = false;
     /// `100 Continue`: written in order but answers no request.
     bool interim = false;
+    /// A streamed response: the head goes out once, the body in pieces as
+    /// they come. The slot holds the line until the stream ends.
+    bool streaming = false;
+    /// Pieces are framed as chunks (HTTP/1.1); else the close ends the body.
+    bool chunked = false;
+    bool head_written = false;
+    bool stream_ended = false;
+    /// Stream bytes not yet handed to a write; `body` is the one in flight.
+    std::string pending;
   };
 
   // Runs `f`; no exception leaves an I/O callback, the connection closes.
@@ -813,6 +880,45 @@ private:
     flush();
   }
 
+  // The slot of request `seq` while it waits to be written, or null.
+  slot* find_slot(uint64_t seq) {
+    if (closed_ || seq < first_seq_ || seq - first_seq_ >= queue_.size())
+      return nullptr;
+    return &queue_[seq - first_seq_];
+  }
+
+  // Appends the content type and the owner's header fields of `res`.
+  static void write_fields(slot& s, const http_response& res) {
+    bool typed = !res.content_type.empty();
+    if (typed)
+      append_field(s.head, "Content-Type", res.content_type);
+    for (auto& [name, value] : res.headers) {
+      if (reserved_field(name) || (typed && iequals(name, "content-type")))
+        continue;
+      append_field(s.head, name, value);
+    }
+  }
+
+  // Queues `data` as the next piece of the streamed body of `s`.
+  static void append_stream(slot& s, std::string&& data) {
+    if (data.empty() || s.head_only)
+      return;
+    if (!s.chunked) {
+      s.pending += data;
+      return;
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    char size[16];
+    size_t len = 0;
+    for (auto n = data.size(); n != 0; n >>= 4)
+      size[len++] = hex[n & 0xf];
+    while (len > 0)
+      s.pending += size[--len];
+    s.pending += "\r\n";
+    s.pending += data;
+    s.pending += "\r\n";
+  }
+
   // Serializes `result` into `s` and marks it ready.
   void build_response(slot& s, dispatch_result&& result) {
     if (result.code == errc::none) {
@@ -822,14 +928,7 @@ private:
         result.message = std::move(problem);
       } else {
         begin_head(s, res.status);
-        bool typed = !res.content_type.empty();
-        if (typed)
-          append_field(s.head, "Content-Type", res.content_type);
-        for (auto& [name, value] : res.headers) {
-          if (reserved_field(name) || (typed && iequals(name, "content-type")))
-            continue;
-          append_field(s.head, name, value);
-        }
+        write_fields(s, res);
         s.body = std::move(res.body);
         end_head(s, res.status);
         return;
@@ -912,7 +1011,28 @@ private:
     size_t n = 0;
     size_t nbufs = 0;
     while (n < queue_.size() && n < max_batch && queue_[n].ready) {
-      auto& s = queue_[n++];
+      auto& s = queue_[n];
+      if (s.streaming) {
+        if (!s.head_written) {
+          seal(s);
+          bufs_[nbufs++] = net::buffer(s.head);
+          s.head_written = true;
+        }
+        s.body = std::move(s.pending);
+        s.pending.clear();
+        if (s.stream_ended && s.chunked && !s.head_only)
+          s.body += "0\r\n\r\n";
+        if (!s.body.empty())
+          bufs_[nbufs++] = net::buffer(s.body);
+        // An open stream holds the line: what follows waits for its end.
+        if (!s.stream_ended)
+          break;
+        ++n;
+        if (!s.keep_alive)
+          break;
+        continue;
+      }
+      ++n;
       seal(s);
       bufs_[nbufs++] = net::buffer(s.head);
       if (!s.body.empty())
@@ -920,7 +1040,7 @@ private:
       if (!s.interim && !s.keep_alive)
         break;
     }
-    if (n == 0) {
+    if (nbufs == 0) {
       maybe_finish();
       return;
     }
@@ -1196,6 +1316,14 @@ public:
 
   ~sink_impl() override {
     // A sink dropped without an answer must not leave its client waiting.
+    if (streaming_.load(std::memory_order_relaxed)) {
+      try {
+        end_stream();
+      } catch (...) {
+        // Nothing left to do
+      }
+      return;
+    }
     if (delivered_.load(std::memory_order_relaxed))
       return;
     try {
@@ -1214,6 +1342,29 @@ public:
     send(std::move(result));
   }
 
+  bool start_stream(http_response head) override {
+    if (delivered_.exchange(true))
+      return false;
+    streaming_.store(true, std::memory_order_release);
+    return post([seq = seq_, head = std::move(head)](connection& c) mutable {
+      c.on_stream_start(seq, std::move(head));
+    });
+  }
+
+  bool write(std::string data) override {
+    if (!streaming_.load(std::memory_order_acquire) || abandoned())
+      return false;
+    return post([seq = seq_, data = std::move(data)](connection& c) mutable {
+      c.on_stream_data(seq, std::move(data));
+    });
+  }
+
+  void end_stream() override {
+    if (!streaming_.exchange(false))
+      return;
+    post([seq = seq_](connection& c) { c.on_stream_end(seq); });
+  }
+
   // Reads a flag instead of locking the connection: a lock could make this
   // thread the one that destroys the connection, after its io_context.
   bool abandoned() const noexcept override {
@@ -1222,19 +1373,27 @@ public:
 
 private:
   void send(dispatch_result&& result) {
+    post([seq = seq_, result = std::move(result)](connection& c) mutable {
+      c.on_result(seq, std::move(result));
+    });
+  }
+
+  // Runs `f` on the connection's executor; false if it is gone.
+  template <class F>
+  bool post(F&& f) {
     // Hold the gate while touching the connection: once closed, the
     // io_context may be gone.
     std::lock_guard<std::mutex> guard{state_->gate_mtx};
     if (!state_->open)
-      return;
+      return false;
     auto conn = conn_.lock();
     if (!conn)
-      return;
+      return false;
     auto ex = conn->executor();
-    net::post(ex, [conn = std::move(conn), seq = seq_,
-                   result = std::move(result)]() mutable {
-      conn->on_result(seq, std::move(result));
+    net::post(ex, [conn = std::move(conn), f = std::forward<F>(f)]() mutable {
+      f(*conn);
     });
+    return true;
   }
 
   shared_state_ptr state_;
@@ -1242,6 +1401,8 @@ private:
   std::shared_ptr<const std::atomic<bool>> gone_;
   uint64_t seq_;
   std::atomic<bool> delivered_{false};
+  /// A stream started and did not end yet.
+  std::atomic<bool> streaming_{false};
 };
 
 void connection::dispatch(http_request&& req, uint64_t seq) {

@@ -35,6 +35,9 @@ struct server_options {
   size_t max_connections = 10'000;
   /// Listen backlog.
   int backlog = 1024;
+  /// Bytes of a streamed response that may wait for a slow client; beyond
+  /// that the connection closes.
+  size_t max_stream_buffer_bytes = 4 * 1024 * 1024;
 };
 
 /// An HTTP/1.1 server. Create it, `start()` it, `stop()` it; the destructor

@@ -85,7 +85,7 @@ contains "bad section names the key" "settings.http.max_body_bytes" "$err"
 echo '{"modules": ["system", "users"], "log_level": "warn"}' >"$work/ok.json"
 if start --config "$work/ok.json" --port 0; then
   ready=$(grep '^ready ' "$work/stderr")
-  contains "ready line" "ready address=127.0.0.1:$port modules=system,users routes=10" "$ready"
+  contains "ready line" "ready address=127.0.0.1:$port modules=system,users routes=28" "$ready"
   base="http://127.0.0.1:$port"
   check "health" '{"status":"healthy"}' "$(http "$base/health")"
   check "ready" '{"status":"running"}' "$(http "$base/health/ready")"

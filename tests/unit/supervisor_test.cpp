@@ -119,7 +119,8 @@ CAF_TEST_FIXTURE_SCOPE(supervisor_tests, fixture)
 
 CAF_TEST(start brings up every module and reports the routes) {
   CAF_REQUIRE(start());
-  CAF_CHECK_EQUAL(routes, 6u);
+  // System: 5 HTTP routes and 10 MCP entries; crashy: 1 route.
+  CAF_CHECK_EQUAL(routes, 16u);
   CAF_CHECK_EQUAL(get_str("/health", 200, "status"), "healthy");
   CAF_CHECK_EQUAL(get_str("/health/ready", 200, "status"), "running");
   auto m = get("/health/modules/crashy", 200);
@@ -132,9 +133,15 @@ CAF_TEST(start brings up every module and reports the routes) {
 CAF_TEST(the route list names method pattern protocol module and auth) {
   CAF_REQUIRE(start());
   auto routes = get("/api/routes", 200)["routes"];
-  CAF_REQUIRE_EQUAL(routes.size(), 6u);
+  CAF_REQUIRE_EQUAL(routes.size(), 16u);
   bool found = false;
-  for (auto& r : routes)
+  bool tool = false;
+  for (auto& r : routes) {
+    if (r["protocol"] == "mcp" && r["pattern"] == "system/uptime") {
+      tool = true;
+      CAF_CHECK_EQUAL(r["method"], "TOOL");
+      CAF_CHECK_EQUAL(r["module"], "system");
+    }
     if (r["pattern"] == "/crash") {
       found = true;
       CAF_CHECK_EQUAL(r["method"], "GET");
@@ -142,7 +149,9 @@ CAF_TEST(the route list names method pattern protocol module and auth) {
       CAF_CHECK_EQUAL(r["module"], "crashy");
       CAF_CHECK_EQUAL(r["auth"], "none");
     }
+  }
   CAF_CHECK(found);
+  CAF_CHECK(tool);
 }
 
 CAF_TEST(a node alone says so) {

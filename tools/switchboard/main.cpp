@@ -5,5 +5,9 @@
 #include "tools/switchboard/factories.hpp"
 
 int main(int argc, char** argv) {
-  return sb::run_program(argc, argv, sb::builtin_factories());
+  sb::program_info program;
+  program.summary = "Runs a Switchboard node: HTTP endpoints and MCP "
+                    "contexts served by module actors.";
+  program.defaults.protocols = {"http", "mcp"};
+  return sb::run_program(argc, argv, sb::builtin_factories(), program);
 }
