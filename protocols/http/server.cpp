@@ -1041,6 +1041,12 @@ private:
         break;
     }
     if (nbufs == 0) {
+      // A stream that ended with nothing left to write is done as well.
+      if (n > 0) {
+        batch_ = n;
+        written();
+        return;
+      }
       maybe_finish();
       return;
     }
@@ -1062,6 +1068,11 @@ private:
       close_now();
       return;
     }
+    written();
+  }
+
+  // Takes the `batch_` slots that were written off the queue and goes on.
+  void written() {
     bool close = false;
     for (size_t i = 0; i < batch_; ++i) {
       auto& s = queue_.front();

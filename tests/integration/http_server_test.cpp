@@ -244,6 +244,32 @@ public:
            (ec == net::error::eof || ec == net::error::connection_reset);
   }
 
+  /// Reads raw bytes until they hold `needle` or `timeout` passes; returns
+  /// everything read so far. Leaves nothing in the parser's buffer.
+  std::string read_until(std::string_view needle,
+                         std::chrono::milliseconds timeout = 3s) {
+    auto deadline = clock_type::now() + timeout;
+    while (raw_.find(needle) == std::string::npos &&
+           clock_type::now() < deadline) {
+      stream_.expires_at(deadline);
+      error_code ec;
+      size_t n = 0;
+      char chunk[4096];
+      stream_.async_read_some(net::buffer(chunk),
+                              [&](error_code e, size_t len) {
+                                ec = e;
+                                n = len;
+                              });
+      run();
+      raw_.append(chunk, n);
+      if (ec) {
+        last_error_ = ec;
+        break;
+      }
+    }
+    return raw_;
+  }
+
   /// Ends the sending side only; the client still reads.
   void shutdown_send() {
     error_code ec;
@@ -268,6 +294,7 @@ private:
   net::io_context ioc_;
   beast::tcp_stream stream_{ioc_};
   beast::flat_buffer buf_;
+  std::string raw_;
   error_code last_error_;
   bool connected_ = false;
 };
@@ -1587,6 +1614,138 @@ CAF_TEST(a reply sink is abandoned once the server closes its connection) {
   srv->stop(100);
   CAF_CHECK(held[0]->abandoned());
   CAF_CHECK(c.closed_by_peer());
+}
+
+// -- streamed responses -------------------------------------------------------
+
+namespace {
+
+http_response stream_head(std::string first) {
+  http_response head;
+  head.content_type = "text/event-stream";
+  head.headers = {{"Cache-Control", "no-cache"}};
+  head.body = std::move(first);
+  return head;
+}
+
+} // namespace
+
+CAF_TEST(a streamed response arrives piece by piece in chunks) {
+  client c{port};
+  CAF_REQUIRE(c.send(get("/hold/1")));
+  auto held = wait_for_held(*disp, 1);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  auto& sink = held[0];
+  CAF_REQUIRE(sink->start_stream(stream_head("first\n")));
+  // The head and the first piece go out before the stream ends.
+  auto raw = c.read_until("first\n");
+  CAF_CHECK_NOT_EQUAL(raw.find("HTTP/1.1 200 OK\r\n"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(raw.find("Transfer-Encoding: chunked\r\n"),
+                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(raw.find("Content-Type: text/event-stream\r\n"),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(raw.find("Content-Length"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(raw.find("6\r\nfirst\n\r\n"), std::string::npos);
+  CAF_CHECK(sink->write(std::string(300, 'x')));
+  raw = c.read_until(std::string(300, 'x'));
+  CAF_CHECK_NOT_EQUAL(raw.find("12c\r\n" + std::string(300, 'x') + "\r\n"),
+                      std::string::npos);
+  // A second start or a late deliver changes nothing.
+  CAF_CHECK(!sink->start_stream(stream_head("again")));
+  sink->deliver(echo(http_request{}));
+  sink->end_stream();
+  raw = c.read_until("0\r\n\r\n");
+  CAF_CHECK_EQUAL(raw.substr(raw.size() - 5), "0\r\n\r\n");
+  CAF_CHECK_EQUAL(raw.find("again"), std::string::npos);
+  // The connection goes on with the next request.
+  auto res = c.request(get("/echo/next"));
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200);
+}
+
+CAF_TEST(requests pipelined behind an open stream wait for its end) {
+  client c{port};
+  CAF_REQUIRE(c.send(get("/hold/1") + get("/echo/after")));
+  auto held = wait_for_held(*disp, 1);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  CAF_REQUIRE(held[0]->start_stream(stream_head("a")));
+  CAF_REQUIRE(held[0]->write("b"));
+  auto raw = c.read_until("1\r\nb\r\n");
+  CAF_CHECK_EQUAL(raw.find("after"), std::string::npos);
+  held[0]->end_stream();
+  raw = c.read_until(R"("after"])");
+  auto end = raw.find("0\r\n\r\n");
+  auto next = raw.find("HTTP/1.1 200", 5);
+  CAF_REQUIRE_NOT_EQUAL(end, std::string::npos);
+  CAF_REQUIRE_NOT_EQUAL(next, std::string::npos);
+  CAF_CHECK_LESS(end, next);
+}
+
+CAF_TEST(a stream to an HTTP 1.0 client ends with the connection) {
+  client c{port};
+  CAF_REQUIRE(c.send("GET /hold/1 HTTP/1.0\r\n\r\n"));
+  auto held = wait_for_held(*disp, 1);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  CAF_REQUIRE(held[0]->start_stream(stream_head("one ")));
+  CAF_REQUIRE(held[0]->write("two"));
+  held[0]->end_stream();
+  // The body ends with the connection: reading meets its end.
+  auto raw = c.read_until("never", 2s);
+  CAF_CHECK_NOT_EQUAL(raw.find("HTTP/1.0 200 OK\r\n"), std::string::npos);
+  CAF_CHECK_EQUAL(raw.find("chunked"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(raw.find("\r\n\r\none two"), std::string::npos);
+  CAF_CHECK_EQUAL(c.last_error(), net::error::eof);
+}
+
+CAF_TEST(a sink dropped with an open stream ends the stream) {
+  client c{port};
+  CAF_REQUIRE(c.send(get("/hold/1")));
+  auto held = wait_for_held(*disp, 1);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  CAF_REQUIRE(held[0]->start_stream(stream_head("x")));
+  held.clear();
+  auto raw = c.read_until("0\r\n\r\n");
+  CAF_CHECK_EQUAL(raw.substr(raw.size() - 5), "0\r\n\r\n");
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(writes to a stream whose client left fail) {
+  std::vector<reply_sink_ptr> held;
+  {
+    client c{port};
+    CAF_REQUIRE(c.send(get("/hold/1")));
+    held = wait_for_held(*disp, 1);
+    CAF_REQUIRE_EQUAL(held.size(), 1u);
+    CAF_REQUIRE(held[0]->start_stream(stream_head("x")));
+    c.read_until("x");
+    c.abort();
+  }
+  CAF_CHECK(eventually([&] { return !held[0]->write("more"); }));
+  CAF_CHECK(held[0]->abandoned());
+  CAF_CHECK(serves_normally());
+}
+
+CAF_TEST(a client that reads too slowly loses its stream) {
+  auto opts = test_options();
+  opts.max_stream_buffer_bytes = 64 * 1024;
+  start(opts);
+  client c{port};
+  CAF_REQUIRE(c.send(get("/hold/1")));
+  auto held = wait_for_held(*disp, 1);
+  CAF_REQUIRE_EQUAL(held.size(), 1u);
+  CAF_REQUIRE(held[0]->start_stream(stream_head("x")));
+  // The client reads nothing; the socket buffers fill, then ours.
+  std::string piece(32 * 1024, 'y');
+  bool refused = eventually(
+    [&] {
+      for (int i = 0; i < 64; ++i)
+        if (!held[0]->write(piece))
+          return true;
+      return false;
+    },
+    10s);
+  CAF_CHECK(refused);
+  CAF_CHECK(serves_normally());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -36,6 +36,7 @@
 #include "actors/error.hpp"
 #include "actors/factory.hpp"
 #include "actors/log.hpp"
+#include "actors/mcp_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
 #include "actors/registry.hpp"

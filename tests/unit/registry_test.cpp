@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 using namespace sb;
@@ -47,6 +48,86 @@ struct test_sink : reply_sink {
 
   bool abandoned() const noexcept override { return gone; }
 };
+
+/// Answers every MCP call with what it saw: kind, name, handler, params.
+caf::behavior mcp_owner(caf::event_based_actor*) {
+  return {
+    [](mcp_request& req) {
+      mcp_result res;
+      res.result =
+        req.kind + " " + req.name + " " + req.handler + " " + req.params;
+      return res;
+    },
+  };
+}
+
+/// Accepts every MCP call and never answers it.
+caf::behavior silent_mcp_owner(caf::stateful_actor<silent_state>* self) {
+  return {
+    [self](mcp_request&) {
+      auto rp = self->make_response_promise();
+      self->state.held.push_back(rp);
+      return rp;
+    },
+  };
+}
+
+/// Owns a streaming endpoint: answers in three pieces through the sink.
+caf::behavior streaming_owner(caf::event_based_actor*) {
+  return {
+    [](http_dispatch& x) {
+      http_response head;
+      head.content_type = "text/plain";
+      head.body = "one ";
+      x.sink->start_stream(std::move(head));
+      x.sink->write("two ");
+      x.sink->write(x.request.handler);
+      x.sink->end_stream();
+    },
+  };
+}
+
+/// A sink that records a stream as well.
+struct stream_sink : test_sink {
+  std::optional<http_response> head;
+  std::vector<std::string> pieces;
+  bool ended = false;
+
+  bool start_stream(http_response x) override {
+    head = std::move(x);
+    return true;
+  }
+
+  bool write(std::string x) override {
+    pieces.push_back(std::move(x));
+    return true;
+  }
+
+  void end_stream() override { ended = true; }
+};
+
+endpoint mcp_entry(const char* kind, const std::string& pattern,
+                   const char* handler, const char* module = "m") {
+  endpoint x;
+  x.protocol = "mcp";
+  x.method = kind;
+  x.pattern = pattern;
+  x.handler = handler;
+  x.module = module;
+  return x;
+}
+
+mcp_request mcp_call(const char* context, const char* kind, const char* name,
+                     uint32_t timeout_ms = 0) {
+  mcp_request req;
+  req.context = context;
+  req.kind = kind;
+  req.name = name;
+  req.method = "tools/call";
+  req.params = "{}";
+  req.timeout_ms = timeout_ms;
+  return req;
+}
 
 endpoint make_endpoint(const char* method, const char* pattern,
                        const char* handler, const char* module = "m") {
@@ -112,6 +193,37 @@ struct fixture : test::module_fixture {
         result = {endpoints, owners, pending};
       },
       [](caf::error&) { CAF_FAIL("status failed"); });
+    return result;
+  }
+
+  /// Sends an MCP call through the registry; fires no timer. Returns the
+  /// result, or sets `code` and returns nothing.
+  std::optional<mcp_result> mcp(mcp_request req, errc& code,
+                                std::string* detail = nullptr) {
+    auto rh = self->request(registry, caf::infinite, std::move(req));
+    consume_messages();
+    std::optional<mcp_result> result;
+    code = errc::none;
+    if (!has_reply())
+      return result;
+    rh.receive([&](mcp_result& x) { result = std::move(x); },
+               [&](caf::error& err) {
+                 std::string tmp;
+                 code = to_errc(err, tmp);
+                 if (detail)
+                   *detail = tmp;
+               });
+    return result;
+  }
+
+  std::vector<endpoint> list(const std::string& protocol,
+                             const std::string& prefix) {
+    auto rh = self->request(registry, caf::infinite, list_atom::value, protocol,
+                            prefix);
+    consume_messages();
+    std::vector<endpoint> result;
+    rh.receive([&](std::vector<endpoint>& xs) { result = std::move(xs); },
+               [](caf::error&) { CAF_FAIL("list failed"); });
     return result;
   }
 
@@ -398,6 +510,217 @@ CAF_TEST(ten thousand routes register and dispatch) {
   CAF_CHECK_EQUAL(call("GET", "/r0/a").response.body, "h id=a");
   CAF_CHECK_EQUAL(call("GET", "/r9999/b").response.body, "h id=b");
   CAF_CHECK_EQUAL(call("GET", "/r10000/b").code, errc::no_route);
+}
+
+CAF_TEST(an MCP call reaches the owner of its context kind and name) {
+  auto owner = spawn_owner(mcp_owner);
+  CAF_REQUIRE(
+    !add(owner, {mcp_entry("TOOL", "tools/echo", "h-echo"),
+                 mcp_entry("PROMPT", "tools/echo", "h-prompt"),
+                 mcp_entry("RESOURCE", "tools/file:///a b", "h-res")}));
+  errc code;
+  auto res = mcp(mcp_call("tools", "TOOL", "echo"), code);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result, "TOOL echo h-echo {}");
+  // The same name as a prompt is another entry.
+  res = mcp(mcp_call("tools", "PROMPT", "echo"), code);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result, "PROMPT echo h-prompt {}");
+  // Resource URIs are names of any visible characters and spaces.
+  res = mcp(mcp_call("tools", "RESOURCE", "file:///a b"), code);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result, "RESOURCE file:///a b h-res {}");
+  // Another context, kind or name has no owner.
+  std::string detail;
+  CAF_CHECK(!mcp(mcp_call("other", "TOOL", "echo"), code, &detail));
+  CAF_CHECK_EQUAL(code, errc::no_route);
+  CAF_CHECK_NOT_EQUAL(detail.find("context 'other'"), std::string::npos);
+  CAF_CHECK(!mcp(mcp_call("tools", "TEMPLATE", "echo"), code));
+  CAF_CHECK_EQUAL(code, errc::no_route);
+  CAF_CHECK(!mcp(mcp_call("tools", "TOOL", "ech"), code));
+  CAF_CHECK_EQUAL(code, errc::no_route);
+  // An HTTP request never reaches an MCP entry.
+  CAF_CHECK_EQUAL(call("GET", "/tools/echo").code, errc::no_route);
+}
+
+CAF_TEST(a context lists its entries in order and nothing of others) {
+  auto owner = spawn_owner(mcp_owner);
+  CAF_REQUIRE(
+    !add(owner,
+         {mcp_entry("TOOL", "b/zeta", "z"), mcp_entry("TOOL", "b/alpha", "a"),
+          mcp_entry("PROMPT", "b/alpha", "p"),
+          mcp_entry("TOOL", "bb/alpha", "x"), mcp_entry("TOOL", "a/alpha", "y"),
+          make_endpoint("GET", "/b/alpha", "http")}));
+  auto xs = list("mcp", "b/");
+  CAF_REQUIRE_EQUAL(xs.size(), 3u);
+  CAF_CHECK_EQUAL(xs[0].pattern, "b/alpha");
+  CAF_CHECK_EQUAL(xs[0].method, "PROMPT");
+  CAF_CHECK_EQUAL(xs[1].pattern, "b/alpha");
+  CAF_CHECK_EQUAL(xs[1].method, "TOOL");
+  CAF_CHECK_EQUAL(xs[2].pattern, "b/zeta");
+  CAF_CHECK_EQUAL(list("mcp", "").size(), 5u);
+  CAF_CHECK_EQUAL(list("http", "/b").size(), 1u);
+  CAF_CHECK_EQUAL(list("mcp", "c/").size(), 0u);
+  CAF_CHECK_EQUAL(list().size(), 6u);
+}
+
+CAF_TEST(invalid MCP entries are refused with a reason) {
+  auto owner = spawn_owner(mcp_owner);
+  auto refused = [&](endpoint x, const char* words) {
+    std::string detail;
+    auto code = to_errc(add(owner, {std::move(x)}), detail);
+    CAF_CHECK_EQUAL(code, errc::invalid_endpoint);
+    CAF_CHECK_NOT_EQUAL(detail.find(words), std::string::npos);
+    if (detail.find(words) == std::string::npos)
+      CAF_MESSAGE("detail: " << detail);
+  };
+  refused(mcp_entry("FUNCTION", "c/x", "h"), "invalid MCP kind");
+  refused(mcp_entry("TOOL", "no-context", "h"), "a context");
+  refused(mcp_entry("TOOL", "/x", "h"), "a context");
+  refused(mcp_entry("TOOL", "Upper/x", "h"), "a context");
+  refused(mcp_entry("TOOL", "c/", "h"), "invalid tool name");
+  refused(mcp_entry("TOOL", "c/has space", "h"), "invalid tool name");
+  refused(mcp_entry("TOOL", "c/" + std::string(129, 'x'), "h"),
+          "invalid tool name");
+  refused(mcp_entry("PROMPT", "c/", "h"), "invalid MCP entry name");
+  auto big = mcp_entry("TOOL", "c/big", "h");
+  big.detail.assign(64 * 1024 + 1, ' ');
+  refused(big, "detail too large");
+  auto stream = mcp_entry("TOOL", "c/s", "h");
+  stream.streaming = true;
+  refused(stream, "only HTTP endpoints can stream");
+  CAF_CHECK_EQUAL(list().size(), 0u);
+  // The same name for two owners clashes.
+  auto other = spawn_owner(mcp_owner);
+  CAF_REQUIRE(!add(owner, {mcp_entry("TOOL", "c/x", "h")}));
+  std::string detail;
+  CAF_CHECK_EQUAL(to_errc(add(other, {mcp_entry("TOOL", "c/x", "h")}), detail),
+                  errc::conflict);
+}
+
+CAF_TEST(an MCP call gets the time it asks for) {
+  auto owner = spawn_owner(silent_mcp_owner);
+  CAF_REQUIRE(!add(owner, {mcp_entry("TOOL", "c/slow", "slow")}));
+  // A long call first arms the timer for its own deadline; the short one
+  // after it must still end on time.
+  auto slow = self->request(registry, caf::infinite,
+                            mcp_call("c", "TOOL", "slow", 60000));
+  auto quick =
+    self->request(registry, caf::infinite, mcp_call("c", "TOOL", "slow", 100));
+  consume_messages();
+  CAF_REQUIRE(!has_reply());
+  advance_time(99ms);
+  consume_messages();
+  CAF_CHECK(!has_reply());
+  advance_time(1ms);
+  consume_messages();
+  errc code = errc::none;
+  quick.receive([](mcp_result&) { CAF_FAIL("unexpected result"); },
+                [&](caf::error& err) {
+                  std::string detail;
+                  code = to_errc(err, detail);
+                });
+  CAF_CHECK_EQUAL(code, errc::timeout);
+  // The default applies without a time of its own: 5 s in this fixture.
+  CAF_CHECK(!has_reply());
+  advance_time(60s);
+  consume_messages();
+  slow.receive([](mcp_result&) { CAF_FAIL("unexpected result"); },
+               [&](caf::error& err) {
+                 std::string detail;
+                 code = to_errc(err, detail);
+               });
+  CAF_CHECK_EQUAL(code, errc::timeout);
+  CAF_CHECK_EQUAL(status(), std::make_tuple(1u, 1u, 0u));
+}
+
+CAF_TEST(an MCP call fails at once when its owner goes down) {
+  auto owner = spawn_owner(silent_mcp_owner);
+  CAF_REQUIRE(!add(owner, {mcp_entry("TOOL", "c/slow", "slow")}));
+  auto rh = self->request(registry, caf::infinite,
+                          mcp_call("c", "TOOL", "slow", 60000));
+  consume_messages();
+  CAF_REQUIRE(!has_reply());
+  anon_send_exit(owner, caf::exit_reason::kill);
+  consume_messages();
+  errc code = errc::none;
+  rh.receive([](mcp_result&) { CAF_FAIL("unexpected result"); },
+             [&](caf::error& err) {
+               std::string detail;
+               code = to_errc(err, detail);
+             });
+  CAF_CHECK_EQUAL(code, errc::owner_down);
+  CAF_CHECK_EQUAL(list("mcp", "c/").size(), 0u);
+  CAF_CHECK_EQUAL(status(), std::make_tuple(0u, 0u, 0u));
+}
+
+CAF_TEST(subscribers of topic mcp hear which context and kind changed) {
+  self->send(bus, subscribe_atom::value, std::string{"mcp"});
+  consume_messages();
+  auto owner = spawn_owner(mcp_owner);
+  CAF_REQUIRE(!add(
+    owner, {mcp_entry("TOOL", "a/x", "h"), mcp_entry("TOOL", "a/y", "h"),
+            mcp_entry("PROMPT", "b/p", "h"), make_endpoint("GET", "/x", "h")}));
+  std::set<std::pair<std::string, std::string>> seen;
+  auto drain = [&] {
+    seen.clear();
+    while (has_reply()) {
+      self->receive(
+        [&](mcp_changed& ev) {
+          CAF_CHECK(seen.emplace(ev.context, ev.kind).second);
+        },
+        [](routes_changed&) {});
+    }
+  };
+  drain();
+  using pairs = std::set<std::pair<std::string, std::string>>;
+  CAF_CHECK_EQUAL(seen, (pairs{{"a", "TOOL"}, {"b", "PROMPT"}}));
+  // Withdrawing one entry names its context and kind only.
+  auto rh =
+    self->request(registry, caf::infinite, withdraw_atom::value, owner,
+                  std::vector<endpoint>{mcp_entry("PROMPT", "b/p", "h")});
+  consume_messages();
+  rh.receive([](caf::ok_atom) {}, [](caf::error&) { CAF_FAIL("withdraw"); });
+  drain();
+  CAF_CHECK_EQUAL(seen, (pairs{{"b", "PROMPT"}}));
+  // The owner going down takes the rest.
+  anon_send_exit(owner, caf::exit_reason::kill);
+  consume_messages();
+  drain();
+  CAF_CHECK_EQUAL(seen, (pairs{{"a", "TOOL"}}));
+}
+
+CAF_TEST(a streaming endpoint gets the sink and a promise gets it collected) {
+  auto owner = spawn_owner(streaming_owner);
+  auto x = make_endpoint("GET", "/stream", "three");
+  x.streaming = true;
+  CAF_REQUIRE(!add(owner, {x}));
+  // The HTTP handler's path: the owner writes to the client's sink.
+  auto sink = std::make_shared<stream_sink>();
+  self->send(registry, http_dispatch{make_request("GET", "/stream"), sink});
+  consume_messages();
+  CAF_REQUIRE(sink->head);
+  CAF_CHECK_EQUAL(sink->head->body, "one ");
+  CAF_CHECK_EQUAL(sink->pieces, (std::vector<std::string>{"two ", "three"}));
+  CAF_CHECK(sink->ended);
+  CAF_CHECK(!sink->result);
+  // An actor that asks with a promise gets the whole body at the end.
+  auto res = call("GET", "/stream");
+  CAF_REQUIRE_EQUAL(res.code, errc::none);
+  CAF_CHECK_EQUAL(res.response.body, "one two three");
+  CAF_CHECK_EQUAL(res.response.content_type, "text/plain");
+}
+
+CAF_TEST(a streaming owner that drops a request answers the promise) {
+  auto owner = spawn_owner([](caf::event_based_actor*) -> caf::behavior {
+    return {[](http_dispatch&) {
+    }};
+  });
+  auto x = make_endpoint("GET", "/drop", "drop");
+  x.streaming = true;
+  CAF_REQUIRE(!add(owner, {x}));
+  auto res = call("GET", "/drop");
+  CAF_CHECK_EQUAL(res.code, errc::owner_down);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
