@@ -21,6 +21,12 @@ for pkg in "${packages[@]}"; do
   fi
 done
 
+# The MCP tests run the official clients on Node.js. A node installed some
+# other way serves as well, so Debian's is added only when there is none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
 if ((${#missing[@]} > 0)); then
   sudo=""
   [[ $(id -u) -ne 0 ]] && sudo="sudo"

@@ -58,46 +58,95 @@ bool stops_simple(char c) noexcept {
   return c == '/' || c == '?' || c == '#' || c == ',';
 }
 
-/// Matches `uri` from `pos` against `pieces` from `k`, backtracking over the
-/// length of each variable's value. `failed` remembers the (piece, position)
-/// pairs that cannot match, so that no pair is tried twice: the work stays
-/// quadratic in the URI's length whatever the template.
-bool match_from(const std::vector<piece>& pieces, size_t k,
-                std::string_view uri, size_t pos, template_values_list& out,
-                std::vector<bool>& failed) {
-  if (k == pieces.size())
-    return pos == uri.size();
-  auto key = k * (uri.size() + 1) + pos;
-  if (failed[key])
-    return false;
-  auto& p = pieces[k];
-  if (!p.variable) {
-    if (uri.compare(pos, p.text.size(), p.text) == 0 &&
-        match_from(pieces, k + 1, uri, pos + p.text.size(), out, failed))
-      return true;
-    failed[key] = true;
-    return false;
+/// For each position of `uri`, the first position at or after it that holds
+/// a character a simple variable stops at (`uri.size()` if none).
+std::vector<size_t> stops_of(std::string_view uri) {
+  std::vector<size_t> result(uri.size() + 1, uri.size());
+  for (size_t i = uri.size(); i-- > 0;)
+    result[i] = stops_simple(uri[i]) ? i : result[i + 1];
+  return result;
+}
+
+/// Whether piece `p` can take `uri[from, to)`.
+bool takes(const piece& p, std::string_view uri, size_t from, size_t to,
+           const std::vector<size_t>& stops) {
+  if (!p.variable)
+    return to - from == p.text.size() &&
+           uri.compare(from, p.text.size(), p.text) == 0;
+  return to > from && (p.reserved || stops[from] >= to);
+}
+
+/// Matches like an automaton: `reach[k][i]` says whether the first `k`
+/// pieces can take exactly `uri[0, i)`. Each piece costs time linear in the
+/// URI (literal pieces times their length), whatever the template, so that
+/// no URI a client sends makes matching slow.
+bool match_pieces(const std::vector<piece>& pieces, std::string_view uri,
+                  template_values_list& out) {
+  auto n = uri.size();
+  auto stops = stops_of(uri);
+  std::vector<std::vector<bool>> reach(pieces.size() + 1,
+                                       std::vector<bool>(n + 1, false));
+  reach[0][0] = true;
+  for (size_t k = 0; k < pieces.size(); ++k) {
+    auto& p = pieces[k];
+    auto& from = reach[k];
+    auto& to = reach[k + 1];
+    if (!p.variable) {
+      for (size_t i = 0; i + p.text.size() <= n; ++i)
+        if (from[i] && uri.compare(i, p.text.size(), p.text) == 0)
+          to[i + p.text.size()] = true;
+      continue;
+    }
+    // The last start seen so far reaches furthest (stops never decrease).
+    bool seen = false;
+    size_t last = 0;
+    for (size_t q = 1; q <= n; ++q) {
+      if (from[q - 1]) {
+        seen = true;
+        last = q - 1;
+      }
+      to[q] = seen && (p.reserved || stops[last] >= q);
+    }
   }
-  // Longest value first, at least one character.
-  size_t end = pos;
-  while (end < uri.size() && (p.reserved || !stops_simple(uri[end])))
-    ++end;
-  for (size_t stop = end; stop > pos; --stop) {
-    out.emplace_back(std::string{p.text},
-                     std::string{uri.substr(pos, stop - pos)});
-    if (match_from(pieces, k + 1, uri, stop, out, failed))
-      return true;
-    out.pop_back();
+  if (!reach[pieces.size()][n])
+    return false;
+  // Walk back from the end, giving each variable the leftmost start that
+  // the pieces before it can reach.
+  std::vector<std::pair<size_t, size_t>> spans(pieces.size());
+  auto end = n;
+  for (size_t k = pieces.size(); k-- > 0;) {
+    auto& p = pieces[k];
+    size_t start = 0;
+    bool found = false;
+    if (!p.variable) {
+      start = end - p.text.size();
+      found = reach[k][start];
+    } else {
+      for (size_t i = 0; i < end && !found; ++i)
+        if (reach[k][i] && takes(p, uri, i, end, stops)) {
+          start = i;
+          found = true;
+        }
+    }
+    if (!found)
+      return false;
+    spans[k] = {start, end};
+    end = start;
   }
-  failed[key] = true;
-  return false;
+  for (size_t k = 0; k < pieces.size(); ++k)
+    if (pieces[k].variable)
+      out.emplace_back(std::string{pieces[k].text},
+                       std::string{uri.substr(
+                         spans[k].first, spans[k].second - spans[k].first)});
+  return true;
 }
 
 } // namespace
 
 bool valid_uri_template(std::string_view tmpl) {
   std::vector<piece> pieces;
-  return !tmpl.empty() && split(tmpl, pieces);
+  return !tmpl.empty() && split(tmpl, pieces) &&
+         pieces.size() <= max_template_pieces;
 }
 
 std::optional<template_values_list> match_uri_template(std::string_view tmpl,
@@ -105,12 +154,11 @@ std::optional<template_values_list> match_uri_template(std::string_view tmpl,
   std::vector<piece> pieces;
   if (!split(tmpl, pieces))
     return std::nullopt;
-  // Longer URIs than any template needs would make the memo large.
-  if (uri.size() > max_uri_bytes)
+  // The tables grow with pieces times URI length.
+  if (uri.size() > max_uri_bytes || pieces.size() > max_template_pieces)
     return std::nullopt;
   template_values_list out;
-  std::vector<bool> failed(pieces.size() * (uri.size() + 1), false);
-  if (!match_from(pieces, 0, uri, 0, out, failed))
+  if (!match_pieces(pieces, uri, out))
     return std::nullopt;
   return out;
 }

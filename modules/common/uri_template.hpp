@@ -18,11 +18,15 @@ namespace sb::mcp {
 using template_values_list = std::vector<std::pair<std::string, std::string>>;
 
 /// Whether `tmpl` is a template this matcher understands: balanced braces,
-/// variable names of letters, digits and `_`, no two variables side by side.
+/// variable names of letters, digits and `_`, no two variables side by side,
+/// at most `max_template_pieces` pieces.
 bool valid_uri_template(std::string_view tmpl);
 
 /// URIs longer than this match no template.
 inline constexpr size_t max_uri_bytes = 8192;
+
+/// Literal pieces and variables of a template at most.
+inline constexpr size_t max_template_pieces = 64;
 
 /// The values of the variables if `uri` matches `tmpl`, else nothing.
 std::optional<template_values_list> match_uri_template(std::string_view tmpl,
