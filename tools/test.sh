@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up with warnings as errors, installs the npm test clients,
-# then runs the whole test suite through CTest. Extra arguments go to ctest, e.g. `tools/test.sh -R users`.
+# then runs the whole test suite through CTest. Extra arguments go to ctest,
+# e.g. `tools/test.sh -R users`.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
