@@ -13,6 +13,7 @@
 #include "actors/module.hpp"
 #include "actors/settings_reader.hpp"
 #include "modules/common/json_reply.hpp"
+#include "modules/common/mcp_kit.hpp"
 
 namespace sb::modules::testing {
 
@@ -22,8 +23,9 @@ struct testing_state {
   static inline const char* name = "sb.testing";
 
   testing_settings cfg;
-  /// Stalled requests by ticket, answered when their time is up.
-  std::unordered_map<uint64_t, caf::response_promise> stalled;
+  /// Stalled requests by ticket, answered when their time is up; the flag
+  /// marks MCP calls.
+  std::unordered_map<uint64_t, std::pair<caf::response_promise, bool>> stalled;
   uint64_t next_ticket = 1;
 };
 
@@ -32,7 +34,46 @@ std::vector<endpoint> endpoints(const std::string& module) {
           make_endpoint("POST", "/testing/crash", "crash", module),
           make_endpoint("GET", "/testing/protected", "protected", module,
                         auth_requirement::required),
-          make_endpoint("GET", "/testing/echo/*rest", "echo", module)};
+          make_endpoint("GET", "/testing/echo/*rest", "echo", module),
+          mcp::tool("testing",
+                    {{"name", "stall"},
+                     {"description", "Answers after ms milliseconds, or "
+                                     "never without ms."},
+                     {"inputSchema",
+                      {{"type", "object"},
+                       {"properties",
+                        {{"ms", {{"type", "integer"}, {"minimum", 0}}}}}}}},
+                    "stall", module),
+          mcp::tool("testing",
+                    {{"name", "crash"},
+                     {"description", "The module dies during the call."}},
+                    "crash", module),
+          mcp::tool(
+            "testing",
+            {{"name", "echo"}, {"description", "Answers with its arguments."}},
+            "echo", module)};
+}
+
+void handle_mcp(caf::stateful_actor<testing_state>* self, mcp_request& call,
+                caf::response_promise& rp) {
+  auto& st = self->state;
+  if (call.handler == "stall") {
+    auto args = mcp::arguments(call);
+    bool answer = args.contains("ms") && args["ms"].is_number_unsigned();
+    uint64_t ms = st.cfg.max_stall_ms;
+    if (answer)
+      ms = std::min<uint64_t>(args["ms"].get<uint64_t>(), ms);
+    auto ticket = st.next_ticket++;
+    st.stalled.emplace(ticket, std::make_pair(rp, true));
+    self->delayed_send(self, std::chrono::milliseconds{ms}, tick_atom::value,
+                       ticket, answer);
+  } else if (call.handler == "crash") {
+    self->quit(make_error(errc::internal, "crash requested"));
+  } else {
+    rp.deliver(mcp::tool_result(
+      json::array({{{"type", "text"}, {"text", mcp::arguments(call).dump()}}}),
+      false, mcp::arguments(call)));
+  }
 }
 
 void handle(caf::stateful_actor<testing_state>* self, http_request& req,
@@ -57,7 +98,7 @@ void handle(caf::stateful_actor<testing_state>* self, http_request& req,
       answer = true;
     }
     auto ticket = st.next_ticket++;
-    st.stalled.emplace(ticket, rp);
+    st.stalled.emplace(ticket, std::make_pair(rp, false));
     self->delayed_send(self, std::chrono::milliseconds{ms}, tick_atom::value,
                        ticket, answer);
   } else if (req.handler == "crash") {
@@ -93,11 +134,23 @@ caf::behavior testing_actor(caf::stateful_actor<testing_state>* self,
       }
       return rp;
     },
+    [self](mcp_request& call) {
+      auto rp = self->make_response_promise();
+      try {
+        handle_mcp(self, call, rp);
+      } catch (const std::exception& ex) {
+        rp.deliver(mcp::text_result("the tool failed unexpectedly", true));
+      }
+      return rp;
+    },
     [self](tick_atom, uint64_t ticket, bool answer) {
       auto& stalled = self->state.stalled;
       if (auto i = stalled.find(ticket); i != stalled.end()) {
-        if (answer)
-          i->second.deliver(json_reply(200, {{"stalled", true}}));
+        auto& [rp, is_mcp] = i->second;
+        if (answer && is_mcp)
+          rp.deliver(mcp::text_result("stalled"));
+        else if (answer)
+          rp.deliver(json_reply(200, {{"stalled", true}}));
         stalled.erase(i);
       }
     },

@@ -94,6 +94,25 @@ lacks() { # lacks NAME NEEDLE HAYSTACK
 http() { curl --noproxy '*' -s -m 10 "$@"; }
 status() { http -o /dev/null -w '%{http_code}' "$@"; }
 
+# mcp_session URL: initializes an MCP session at URL; prints its ID.
+mcp_session() {
+  local sid
+  sid=$(http -D - -o /dev/null -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cluster_process_test","version":"1"}}}' \
+    "$1" | tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
+  echo "$sid"
+}
+
+# mcp_post URL SID JSON [CURL_ARGS...]: posts one JSON-RPC message.
+mcp_post() {
+  local url=$1 sid=$2 body=$3
+  shift 3
+  http -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' \
+    -H "Mcp-Session-Id: $sid" -d "$body" "$@" "$url"
+}
+
 # launch NAME ARGS...: starts a node and waits up to 15 s for its ready line;
 # sets pid, logf, haddr and nport of NAME. Returns 0 once it is ready, 1 if
 # it exited first (its exit code in $rc), 2 if it is still not ready.
@@ -359,6 +378,16 @@ created=${created% *}
 uid=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' <<<"$created")
 check "a: GET /api/users/:id returns the created user" "$created" "$(http "$base/api/users/$uid")"
 
+# A tool of node A's module through the front node's MCP handler.
+mcp_url="$base/mcp/testing"
+sid=$(mcp_session "$mcp_url")
+check "a: an MCP session on the front for A's context" 32 "${#sid}"
+check "a: A's MCP tool through the front" \
+  '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"{\"x\":\"remote\"}"}],"structuredContent":{"x":"remote"}}}' \
+  "$(mcp_post "$mcp_url" "$sid" '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":"remote"}}}')"
+contains "a: A's MCP tools in the front's tools/list" '"name":"stall"' \
+  "$(mcp_post "$mcp_url" "$sid" '{"jsonrpc":"2.0","id":2,"method":"tools/list"}')"
+
 # -- (i) a joining node opens no HTTP port unless --port is given --------------
 
 check "i: node A's ready line has no HTTP address" "" "${haddr[A]}"
@@ -377,6 +406,11 @@ fi
 
 n=20
 burst b "$base/testing/stall?ms=10000" $n
+# An MCP call of A's tool waits as well.
+(mcp_post "$mcp_url" "$sid" '{"jsonrpc":"2.0","id":"stall","method":"tools/call","params":{"name":"stall","arguments":{"ms":10000}}}' \
+   -m 20 >"$work/b.mcp.body"; date +%s%N >"$work/b.mcp.end") &
+all_pids+=("$!")
+mcp_pid=$!
 sleep 2
 check "b: stall requests in flight before the kill" $n "$(in_flight b $n)"
 t_kill=$(date +%s%N)
@@ -388,7 +422,13 @@ for _ in $(seq 1 10); do
   sleep 0.1
 done
 settle b $n "$t_kill"
+wait "$mcp_pid" 2>/dev/null
 check "b: requests answered 503 owner_down${others:+ (others: $others)}" $n "$owner_down"
+check "b: the MCP call answered -32603 owner_down" \
+  '{"jsonrpc":"2.0","id":"stall","error":{"code":-32603,"message":"the owner of this entry went down during the call","data":{"reason":"owner_down"}}}' \
+  "$(cat "$work/b.mcp.body")"
+at_most "b: the MCP call's answer after the kill" $kill_bound_ms \
+  $((($(cat "$work/b.mcp.end" 2>/dev/null || echo 0) - t_kill) / 1000000)) ms
 at_most "b: slowest answer after the kill" $kill_bound_ms "$lat_max" ms
 info "b: answers came ${lat_min}..${lat_max} ms after kill -9"
 check "b: users GET through the front during the failure" "200 200 200 200 200 200 200 200 200 200 " "$b_codes"
