@@ -17,6 +17,9 @@
 //
 //   CAF_TEST_FIXTURE_SCOPE_END()
 //
+// MCP entries of a module answer `call_mcp(tool_call("ctx", "tool",
+// R"({"x":1})"))` the same way.
+//
 // Nothing runs until the test says so: `call` and `start_module` consume
 // messages until every mailbox is empty, but never fire timers; tests move
 // time with `advance_time`.
@@ -147,6 +150,47 @@ struct module_fixture : test_coordinator_fixture<config> {
                    std::string body = {}, field_list headers = {}) {
     return call(make_request(std::move(method), std::move(target),
                              std::move(body), std::move(headers)));
+  }
+
+  /// Outcome of `call_mcp`: the owner's result, or the node's error code.
+  struct mcp_outcome {
+    errc code = errc::none;
+    std::string detail;
+    mcp_result result;
+  };
+
+  /// A `tools/call` of tool `name` in `context` with the JSON object text
+  /// `arguments`, as the MCP handler sends it after checking the arguments.
+  static mcp_request tool_call(std::string context, std::string name,
+                               const std::string& arguments = "{}") {
+    mcp_request req;
+    req.context = std::move(context);
+    req.kind = "TOOL";
+    req.method = "tools/call";
+    req.params = R"({"name":")" + name + R"(","arguments":)" + arguments + "}";
+    req.name = std::move(name);
+    req.session = "test";
+    return req;
+  }
+
+  /// Sends an MCP call through the registry, consumes messages until every
+  /// mailbox is empty and returns the outcome. Fires no timer.
+  mcp_outcome call_mcp(mcp_request req) {
+    auto rh = self->request(registry, caf::infinite, std::move(req));
+    consume_messages();
+    mcp_outcome result;
+    bool answered = false;
+    rh.receive(
+      [&](mcp_result& res) {
+        answered = true;
+        result.result = std::move(res);
+      },
+      [&](caf::error& err) {
+        answered = true;
+        result.code = to_errc(err, result.detail);
+      });
+    CAF_REQUIRE(answered);
+    return result;
   }
 };
 

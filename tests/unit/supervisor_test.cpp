@@ -154,6 +154,33 @@ CAF_TEST(the route list names method pattern protocol module and auth) {
   CAF_CHECK(tool);
 }
 
+CAF_TEST(the system context answers about the node) {
+  CAF_REQUIRE(start());
+  auto res = call_mcp(tool_call("system", "node_status"));
+  CAF_REQUIRE_EQUAL(res.code, errc::none);
+  auto doc = json::parse(res.result.result);
+  CAF_CHECK_EQUAL(doc["structuredContent"]["state"], "running");
+  CAF_CHECK_EQUAL(doc["structuredContent"]["modules"].size(), 2u);
+  res = call_mcp(tool_call("system", "memory"));
+  doc = json::parse(res.result.result);
+  CAF_CHECK(doc["structuredContent"]["node_rss_kib"].get<int64_t>() > 0);
+  res = call_mcp(tool_call("system", "disk"));
+  doc = json::parse(res.result.result);
+  CAF_CHECK(!doc["structuredContent"]["filesystems"].empty());
+  auto read = tool_call("system", "system://status");
+  read.kind = "RESOURCE";
+  read.method = "resources/read";
+  read.params = R"({"uri":"system://status"})";
+  res = call_mcp(read);
+  doc = json::parse(res.result.result);
+  CAF_CHECK_EQUAL(doc["contents"][0]["uri"], "system://status");
+  CAF_CHECK_EQUAL(doc["contents"][0]["mimeType"], "application/json");
+  auto text = doc["contents"][0]["text"].get<std::string>();
+  CAF_CHECK_NOT_EQUAL(text.find("\"running\""), std::string::npos);
+  // An unknown tool never reaches the module.
+  CAF_CHECK_EQUAL(call_mcp(tool_call("system", "nope")).code, errc::no_route);
+}
+
 CAF_TEST(a node alone says so) {
   CAF_REQUIRE(start());
   CAF_CHECK_EQUAL(get_str("/api/nodes", 200, "role"), "single");
