@@ -354,19 +354,19 @@ CAF_TEST(nodes of two wire versions both log why they refuse each other) {
   // The front node's line names the joining node and both versions ...
   auto line = lines_with(door_says).front();
   CAF_CHECK_NOT_EQUAL(line.find("error"), std::string::npos);
-  CAF_CHECK_NOT_EQUAL(
-    line.find("reason=it speaks wire version " +
-              std::to_string(wire_version + 1) + " and this node speaks " +
-              std::to_string(wire_version)),
-    std::string::npos);
+  CAF_CHECK_NOT_EQUAL(line.find("reason=it speaks wire version " +
+                                std::to_string(wire_version + 1) +
+                                " and this node speaks " +
+                                std::to_string(wire_version)),
+                      std::string::npos);
   // ... and so does the joining node's, with the front node's words.
   line = lines_with(link_says).front();
   CAF_CHECK_NOT_EQUAL(line.find("error"), std::string::npos);
-  CAF_CHECK_NOT_EQUAL(line.find(link_says + "node 'front' speaks wire version " +
-                                std::to_string(wire_version) +
-                                " and the joining node speaks " +
-                                std::to_string(wire_version + 1)),
-                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(
+    line.find(link_says + "node 'front' speaks wire version " +
+              std::to_string(wire_version) + " and the joining node speaks " +
+              std::to_string(wire_version + 1)),
+    std::string::npos);
   // Neither counts the other as joined.
   CAF_CHECK_EQUAL(nodes(back->sys, back->link), nobody);
   CAF_CHECK_EQUAL(nodes(front->sys, front->door), nobody);

@@ -98,13 +98,14 @@ CAF_TEST_FIXTURE_SCOPE(node_tests, fixture)
 
 CAF_TEST(the node serves health and the route list on its real port) {
   check_alive();
-  // HTTP routes of system and users, and the MCP entries of system.
-  CAF_CHECK_EQUAL(n->routes(), 24u);
+  // HTTP routes of system, users and testing (14), and the MCP entries of
+  // system (10) and testing (3).
+  CAF_CHECK_EQUAL(n->routes(), 27u);
   auto r = get("/api/routes");
   CAF_CHECK_EQUAL(r.status, 200);
   CAF_CHECK_EQUAL(r.header("content-type"), "application/json");
   auto routes = json::parse(r.body)["routes"];
-  CAF_CHECK_EQUAL(routes.size(), 24u);
+  CAF_CHECK_EQUAL(routes.size(), 27u);
   CAF_CHECK_EQUAL(get("/health/ready").body, R"({"status":"running"})");
   CAF_CHECK_EQUAL(get("/api/nodes").body, R"({"role":"single","nodes":[]})");
   CAF_CHECK_EQUAL(get("/health/modules/users").status, 200);
