@@ -398,6 +398,10 @@ if start J --config "$work/empty.json" --join "127.0.0.1:$front_nport" --port 0;
   contains "i: with --port 0 the joining node has an HTTP address" "ready address=127.0.0.1:$jport modules= routes=0 join=" "$(grep '^ready ' "${logf[J]}")"
   check "i: ... and listens on exactly that port" "$jport" "$(listening "${pid[J]}" | tr '\n' ' ' | sed 's/ $//')"
   check "i: ... which serves the cluster's routes (echo of A)" 200 "$(status "http://127.0.0.1:$jport/testing/echo/via-j")"
+  jsid=$(mcp_session "http://127.0.0.1:$jport/mcp/testing")
+  check "i: ... and MCP through the front's handler" 32 "${#jsid}"
+  contains "i: ... a tool of A through it" '"structuredContent":{"via":"j"}' \
+    "$(mcp_post "http://127.0.0.1:$jport/mcp/testing" "$jsid" '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"via":"j"}}}')"
   stop J TERM
   check "i: the joining node with a port stops with exit code 0" 0 "$rc"
 fi
