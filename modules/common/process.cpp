@@ -21,6 +21,8 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "actors/settings_reader.hpp"
+
 namespace sb::modules {
 
 namespace {
@@ -458,6 +460,26 @@ caf::behavior process_runner(runner_actor* self, size_t max_concurrent,
 caf::actor spawn_process_runner(caf::actor_system& sys, size_t max_concurrent,
                                 size_t max_queued) {
   return sys.spawn(process_runner, max_concurrent, max_queued);
+}
+
+bool read_run_limit(const std::string& key, const nlohmann::json& val,
+                    uint32_t& timeout_ms, uint64_t& max_output_bytes,
+                    size_t& max_concurrent, std::string& err) {
+  if (key == "timeout_ms")
+    err = read_uint(val, key, 100, 600'000, timeout_ms);
+  else if (key == "max_output_bytes")
+    err = read_uint(val, key, 1024, 64 << 20, max_output_bytes);
+  else if (key == "max_concurrent")
+    err = read_uint(val, key, 1, 64, max_concurrent);
+  else
+    return false;
+  return true;
+}
+
+uint32_t program_timeout(uint32_t limit_ms, uint32_t call_timeout_ms) {
+  if (call_timeout_ms == 0)
+    return limit_ms;
+  return std::max<uint32_t>(1, std::min(limit_ms, call_timeout_ms / 10 * 9));
 }
 
 } // namespace sb::modules

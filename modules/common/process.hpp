@@ -30,6 +30,9 @@
 #include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 #include "caf/meta/type_name.hpp"
+#include "caf/send.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
 
@@ -104,5 +107,32 @@ process_result run_process(const process_spec& spec,
 /// the programs it runs are killed.
 caf::actor spawn_process_runner(caf::actor_system& sys, size_t max_concurrent,
                                 size_t max_queued);
+
+/// Calls that may wait for a free slot of a module's runner, per slot.
+inline constexpr size_t queued_per_slot = 8;
+
+/// Spawns the runner of module actor `self`: `max_concurrent` programs at
+/// once, `queued_per_slot` times as many waiting. It goes down with `self`.
+template <class Self>
+caf::actor spawn_runner_of(Self* self, size_t max_concurrent) {
+  auto runner = spawn_process_runner(self->system(), max_concurrent,
+                                     max_concurrent * queued_per_slot);
+  self->attach_functor(
+    [runner] { caf::anon_send_exit(runner, caf::exit_reason::user_shutdown); });
+  return runner;
+}
+
+/// Reads one of the limits that every module running programs takes in its
+/// settings: `timeout_ms` (100 to 600000), `max_output_bytes` (1 KiB to
+/// 64 MiB) or `max_concurrent` (1 to 64). Returns false if `key` is none of
+/// them; else `err` says what is wrong with `val`, if anything.
+bool read_run_limit(const std::string& key, const nlohmann::json& val,
+                    uint32_t& timeout_ms, uint64_t& max_output_bytes,
+                    size_t& max_concurrent, std::string& err);
+
+/// The time limit of a program that answers a call with `call_timeout_ms`
+/// to go (0: no time of its own): `limit_ms`, shortened to nine tenths of
+/// the call's time, so that the answer arrives before the call's deadline.
+uint32_t program_timeout(uint32_t limit_ms, uint32_t call_timeout_ms);
 
 } // namespace sb::modules

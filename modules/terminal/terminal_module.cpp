@@ -32,9 +32,6 @@ constexpr size_t max_name_bytes = 64;
 constexpr size_t max_path_bytes = 4096;
 constexpr size_t max_args = 64;
 constexpr size_t max_arg_bytes = 4096;
-/// Calls that may wait for a free slot, per slot.
-constexpr size_t queue_per_slot = 8;
-
 // -- settings -----------------------------------------------------------------
 
 bool valid_name(const std::string& str) {
@@ -224,12 +221,7 @@ caf::response_promise handle(terminal_actor_type* self, mcp_request& call) {
     rp.deliver(mcp::text_result(problem, true));
     return rp;
   }
-  // A call that must be answered sooner than our limit shortens it, keeping
-  // a tenth of its time for the answer.
-  auto timeout = st.cfg.timeout_ms;
-  if (call.timeout_ms > 0)
-    timeout =
-      std::max<uint32_t>(1, std::min(timeout, call.timeout_ms / 10 * 9));
+  auto timeout = program_timeout(st.cfg.timeout_ms, call.timeout_ms);
   spec.timeout_ms = timeout;
   spec.max_output = st.cfg.max_output_bytes;
   auto max_output = st.cfg.max_output_bytes;
@@ -254,11 +246,7 @@ caf::behavior terminal_actor(terminal_actor_type* self, module_context ctx) {
     logger(component)->error("bad settings, staying disabled error={}", err);
     st.cfg.enabled = false;
   }
-  st.runner = spawn_process_runner(self->system(), st.cfg.max_concurrent,
-                                   st.cfg.max_concurrent * queue_per_slot);
-  self->attach_functor([runner = st.runner] {
-    caf::anon_send_exit(runner, caf::exit_reason::user_shutdown);
-  });
+  st.runner = spawn_runner_of(self, st.cfg.max_concurrent);
   return {
     [self, ctx](start_atom) {
       auto& cfg = self->state.cfg;
@@ -310,13 +298,8 @@ std::string parse_settings(const std::string& text, terminal_settings& out) {
         err = "working_directory: expected an absolute path";
       else
         out.working_directory = val.get<std::string>();
-    } else if (key == "timeout_ms") {
-      err = read_uint(val, key, 100, 600'000, out.timeout_ms);
-    } else if (key == "max_output_bytes") {
-      err = read_uint(val, key, 1024, 64 << 20, out.max_output_bytes);
-    } else if (key == "max_concurrent") {
-      err = read_uint(val, key, 1, 64, out.max_concurrent);
-    } else {
+    } else if (!read_run_limit(key, val, out.timeout_ms, out.max_output_bytes,
+                               out.max_concurrent, err)) {
       err = key + ": unknown key";
     }
     if (!err.empty())
