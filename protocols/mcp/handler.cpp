@@ -7,10 +7,12 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "caf/actor_clock.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -30,8 +32,9 @@ namespace sb::mcp {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-using time_point = clock_type::time_point;
+// Time comes from the actor clock, never from `steady_clock` directly: it is
+// the clock of the ticks, and the one that tests move.
+using time_point = caf::actor_clock::time_point;
 using std::chrono::milliseconds;
 
 /// Time the registry has to list a context.
@@ -63,6 +66,15 @@ bool context_name(const std::string& x) {
            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                   c == '-' || c == '_';
          });
+}
+
+uint64_t seed() {
+  uint64_t result = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&result), sizeof(result)) !=
+      1)
+    result = static_cast<uint64_t>(
+      std::chrono::steady_clock::now().time_since_epoch().count());
+  return result;
 }
 
 std::string random_id() {
@@ -295,6 +307,9 @@ private:
         [this, rp](caf::ok_atom) mutable {
           log_->info("serving MCP default_context={} sessions={}",
                      cfg_.default_context, cfg_.max_sessions);
+          // The first keep-alive comes one interval after the start, not
+          // with the first tick.
+          next_keep_alive_ = now() + milliseconds{cfg_.keepalive_interval_ms};
           schedule_tick();
           // The HTTP handler reports the address; this one adds none.
           rp.deliver(std::string{});
@@ -304,6 +319,20 @@ private:
   }
 
   void stop() {
+    // Every request that waits for an owner gets an error now, as its JSON
+    // answer or as the last event of its stream; a stream that just ended
+    // would leave the client waiting for its own timeout.
+    std::vector<uint64_t> waiting;
+    for (auto& [no, c] : calls_)
+      waiting.push_back(no);
+    std::sort(waiting.begin(), waiting.end());
+    for (auto no : waiting)
+      if (auto call = take_call(no))
+        complete(call->exchange,
+                 error_response(call->id, internal_error,
+                                "the node is stopping; the call was not "
+                                "completed",
+                                {{"reason", "stopping"}}));
     for (auto& [id, s] : sessions_)
       if (s.stream)
         s.stream->end_stream();
@@ -341,6 +370,22 @@ private:
         res.message = "the MCP handler failed to process the request";
         sink->deliver(std::move(res));
       }
+    }
+  }
+
+  /// Runs `f`, a step of request `id` of exchange `xid`. The step may run in
+  /// a response handler, where `guarded` does not reach and an exception
+  /// would end the actor with every session; a failure answers the request
+  /// with an internal error instead.
+  template <class F>
+  void guarded_step(uint64_t xid, const json& id, F&& f) {
+    try {
+      f();
+    } catch (const std::exception& ex) {
+      log_->error("unexpected failure: {}", ex.what());
+      complete(xid, error_response(id, internal_error,
+                                   "the MCP handler failed to process the "
+                                   "request"));
     }
   }
 
@@ -409,6 +454,11 @@ private:
                            "Mcp-Session-Id, MCP-Protocol-Version");
       headers.emplace_back("Vary", "Origin");
     }
+    // A stopped handler has no sessions and no ticks: a session or stream
+    // started now would never end.
+    if (stopped_)
+      return reply_error(sink, 503, transport_error,
+                         "Service Unavailable: the node is stopping", headers);
     // The context the client names, by path or header.
     std::string named;
     auto by_path = find_field(req.params, "context");
@@ -501,7 +551,7 @@ private:
                   headers);
       return nullptr;
     }
-    s.last_used = clock_type::now();
+    s.last_used = now();
     return &s;
   }
 
@@ -671,8 +721,9 @@ private:
     ex.accept = accept;
     ex.batch = batch;
     ex.outstanding = answers;
-    // A client that takes only event streams gets one right away.
-    if (!accept.json)
+    // A client that takes only event streams gets one right away, if there
+    // is anything to answer: notifications and responses alone get a 202.
+    if (!accept.json && answers > 0)
       open_stream(ex);
     auto session_id = s->id;
     for (size_t i = 0; i < messages.size(); ++i) {
@@ -770,7 +821,7 @@ private:
       s.context = context;
       s.version = version;
       s.client_capabilities = caps;
-      s.last_used = clock_type::now();
+      s.last_used = now();
       log_->debug("session started id={} context={} version={}", sid, context,
                   version);
       json result = {
@@ -866,13 +917,13 @@ private:
   }
 
   /// Sends a message outside any response: on the stream of `xid` if it has
-  /// one or may open one, else on the session's GET stream. Returns whether
-  /// the message went out.
-  bool emit(uint64_t xid, session& s, const json& msg) {
+  /// one or may open one, else (with `or_get`) on the session's GET stream.
+  /// Returns whether the message went out.
+  bool emit(uint64_t xid, session& s, const json& msg, bool or_get = true) {
     if (auto i = exchanges_.find(xid);
         i != exchanges_.end() && open_stream(i->second))
       return i->second.sink->write(sse_event(msg));
-    if (s.stream)
+    if (or_get && s.stream)
       return s.stream->write(sse_event(msg));
     return false;
   }
@@ -983,9 +1034,11 @@ private:
         s.context, [this, xid, id, params, key = l->second.first,
                     which = l->second.second](const context_view* view,
                                               const std::string& err) {
-          if (!err.empty())
-            return complete(xid, error_response(id, internal_error, err));
-          complete(xid, list_page(view, which, key, id, params));
+          guarded_step(xid, id, [&] {
+            if (!err.empty())
+              return complete(xid, error_response(id, internal_error, err));
+            complete(xid, list_page(view, which, key, id, params));
+          });
         });
     if (method == "tools/call" || method == "resources/read" ||
         method == "prompts/get" || method == "completion/complete") {
@@ -998,9 +1051,11 @@ private:
       return with_context(
         s.context, [this, xid, sid, id, method, params = std::move(params)](
                      const context_view* view, const std::string& err) mutable {
-          if (!err.empty())
-            return complete(xid, error_response(id, internal_error, err));
-          call_entry(xid, sid, id, method, std::move(params), view);
+          guarded_step(xid, id, [&] {
+            if (!err.empty())
+              return complete(xid, error_response(id, internal_error, err));
+            call_entry(xid, sid, id, method, std::move(params), view);
+          });
         });
     }
     complete(
@@ -1154,7 +1209,7 @@ private:
       }
     }
     req.params = dump(params);
-    auto call_no = next_call_++;
+    auto call_no = new_call_number();
     req.peer = caf::actor_cast<caf::actor>(self_);
     req.call = call_no;
     pending_call pc;
@@ -1205,15 +1260,23 @@ private:
     for (auto& [name, value] : args.items())
       if (!value.is_string())
         return "argument '" + name + "' must be a string";
-    auto declared = e.definition.value("arguments", json::array());
-    if (!declared.is_array())
+    // The definition is the owner's JSON, checked by nobody: only an
+    // object with a string `name` and `required: true` declares a required
+    // argument, and nothing in it may throw.
+    auto declared = e.definition.find("arguments");
+    if (declared == e.definition.end() || !declared->is_array())
       return {};
-    for (auto& x : declared) {
-      if (!x.is_object() || !x.value("required", false))
+    for (auto& x : *declared) {
+      if (!x.is_object())
         continue;
-      auto name = x.value("name", std::string{});
-      if (!name.empty() && !args.contains(name))
-        return "missing required argument '" + name + "'";
+      auto required = x.find("required");
+      auto name = x.find("name");
+      if (required == x.end() || *required != true || name == x.end() ||
+          !name->is_string())
+        continue;
+      auto& str = name->get_ref<const std::string&>();
+      if (!str.empty() && !args.contains(str))
+        return "missing required argument '" + str + "'";
     }
     return {};
   }
@@ -1287,6 +1350,14 @@ private:
     }
   }
 
+  uint64_t new_call_number() {
+    for (;;) {
+      auto x = call_numbers_();
+      if (x != 0 && calls_.count(x) == 0)
+        return x;
+    }
+  }
+
   std::optional<pending_call> take_call(uint64_t call_no) {
     auto i = calls_.find(call_no);
     if (i == calls_.end())
@@ -1294,9 +1365,13 @@ private:
     auto result = std::move(i->second);
     calls_.erase(i);
     call_keys_.erase(result.key);
-    if (auto s = sessions_.find(result.session);
-        s != sessions_.end() && s->second.in_flight > 0)
-      --s->second.in_flight;
+    // A session is busy while its calls run: its idle time starts when the
+    // last one ends, not when it was sent.
+    if (auto s = sessions_.find(result.session); s != sessions_.end()) {
+      if (s->second.in_flight > 0)
+        --s->second.in_flight;
+      s->second.last_used = now();
+    }
     return result;
   }
 
@@ -1326,7 +1401,11 @@ private:
     } else {
       return;
     }
-    emit(call.exchange, s->second, notification(x.method, std::move(params)));
+    // Progress is about its request alone: a client that takes no stream
+    // for the request gets none, not even on its GET stream.
+    auto progress = x.method == "notifications/progress";
+    emit(call.exchange, s->second, notification(x.method, std::move(params)),
+         !progress);
   }
 
   /// Sends the request of an owner to the client. Sets `asks_waiting_` when
@@ -1374,7 +1453,7 @@ private:
     pending_ask a;
     a.promise = rp;
     a.session = s->first;
-    a.deadline = clock_type::now() + milliseconds{cfg_.call_timeout_ms};
+    a.deadline = now() + milliseconds{cfg_.call_timeout_ms};
     asks_.emplace(ask_id, std::move(a));
   }
 
@@ -1443,8 +1522,9 @@ private:
           v.valid = generation == v.generation && !v.empty();
           auto waiting = std::move(v.waiting);
           v.waiting.clear();
+          // Each waiter answers its own request; none may end the actor.
           for (auto& k : waiting)
-            k(&v, {});
+            guarded(nullptr, [&] { k(&v, {}); });
           if (auto j = contexts_.find(name);
               j != contexts_.end() && j->second.empty() &&
               j->second.waiting.empty() && !j->second.fetching)
@@ -1458,8 +1538,10 @@ private:
           contexts_.erase(i);
           std::string detail;
           to_errc(err, detail);
+          if (detail.empty())
+            detail = "the registry did not answer";
           for (auto& k : waiting)
-            k(nullptr, detail.empty() ? "the registry did not answer" : detail);
+            guarded(nullptr, [&] { k(nullptr, detail); });
         });
   }
 
@@ -1526,8 +1608,10 @@ private:
 
   // -- time -------------------------------------------------------------------
 
+  time_point now() const { return self_->clock().now(); }
+
   void on_tick() {
-    auto now = clock_type::now();
+    auto now = this->now();
     bool keep_alive = now >= next_keep_alive_;
     if (keep_alive)
       next_keep_alive_ = now + milliseconds{cfg_.keepalive_interval_ms};
@@ -1607,7 +1691,9 @@ private:
   std::unordered_map<std::string, context_view> contexts_;
   const std::map<std::string, entry_view> empty_;
   uint64_t next_exchange_ = 1;
-  uint64_t next_call_ = 1;
+  /// Call numbers are random, so that no actor can guess the number of
+  /// another client's call and talk to that client in its name.
+  std::mt19937_64 call_numbers_{seed()};
   uint64_t next_ask_ = 1;
   /// Set by `on_ask` when its promise went into `asks_`.
   int asks_waiting_ = 0;

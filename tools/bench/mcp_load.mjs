@@ -3,8 +3,9 @@
 // C at a time, over keep-alive connections of node's http module (no SDK, to
 // keep the client cheap). Replies may come as JSON or on an SSE stream; both
 // are parsed and checked for the call's id and a result that is no error.
-// Prints requests/s, latency percentiles and errors; exits 1 when a call
-// failed.
+// Prints requests/s, latency percentiles, errors, the mean size of a reply
+// body, one call's result (so that two servers can be checked for the same
+// answer) and the client's own CPU time; exits 1 when a call failed.
 //
 // Usage: node mcp_load.mjs URL [--tool NAME] [--args JSON] [-n N] [-c C]
 //          [--warmup N] [--duration S] [--timeout MS] [--json]
@@ -238,9 +239,18 @@ async function terminate(endpoint) {
 
 // Runs `count` calls with `concurrency` in flight, stopping at `deadline`
 // (ms since the epoch). Returns latencies of the successes, error count,
-// samples of error messages, reply kinds and elapsed seconds.
+// samples of error messages, reply kinds, body bytes, the first result,
+// elapsed seconds and this process's CPU time.
 async function run(endpoint, opts, count, deadline, firstId) {
-  const stats = { latencies: [], errors: 0, samples: new Set(), sse: 0, json: 0 };
+  const stats = {
+    latencies: [],
+    errors: 0,
+    samples: new Set(),
+    sse: 0,
+    json: 0,
+    bytes: 0,
+    result: undefined,
+  };
   const body = (id) =>
     JSON.stringify({
       jsonrpc: '2.0',
@@ -250,6 +260,7 @@ async function run(endpoint, opts, count, deadline, firstId) {
     });
   let issued = 0;
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   const worker = async () => {
     while (issued < count && Date.now() < deadline) {
       const id = firstId + issued++;
@@ -260,6 +271,8 @@ async function run(endpoint, opts, count, deadline, firstId) {
         if (result?.isError)
           throw new Error(`tool error: ${JSON.stringify(result.content).slice(0, 120)}`);
         stats.latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        stats.bytes += Buffer.byteLength(reply.body);
+        if (stats.result === undefined) stats.result = canonical(result);
         if ((reply.headers['content-type'] ?? '').startsWith('text/event-stream')) ++stats.sse;
         else ++stats.json;
       } catch (err) {
@@ -271,8 +284,25 @@ async function run(endpoint, opts, count, deadline, firstId) {
   };
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   stats.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  stats.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   stats.issued = issued;
   return stats;
+}
+
+// `x` as JSON with the keys of every object sorted, so that two servers'
+// results compare equal whatever order they write their keys in.
+function canonical(x) {
+  const sorted = (v) => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (v === null || typeof v !== 'object') return v;
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sorted(v[k])]),
+    );
+  };
+  return JSON.stringify(sorted(x));
 }
 
 function percentile(sorted, q) {
@@ -281,6 +311,8 @@ function percentile(sorted, q) {
 }
 
 function report(opts, init, endpoint, stats) {
+  const cpu = process.cpuUsage();
+  const processCpu = cpu.user + cpu.system;
   const sorted = [...stats.latencies].sort((a, b) => a - b);
   const summary = {
     url: opts.url.href,
@@ -300,6 +332,10 @@ function report(opts, init, endpoint, stats) {
       max: Number((sorted[sorted.length - 1] ?? NaN).toFixed(3)),
     },
     replies: { sse: stats.sse, json: stats.json },
+    reply_bytes: Math.round(stats.bytes / Math.max(1, sorted.length)),
+    result: stats.result ?? null,
+    client_cpu_s: Number(stats.cpuSeconds.toFixed(3)),
+    process_cpu_s: Number((processCpu / 1e6).toFixed(3)),
     error_samples: [...stats.samples],
   };
   if (opts.json) {
@@ -318,7 +354,15 @@ function report(opts, init, endpoint, stats) {
   );
   console.log(`throughput  ${summary.requests_per_s} req/s`);
   console.log(`latency ms  p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}`);
-  console.log(`replies     sse ${summary.replies.sse}, json ${summary.replies.json}`);
+  console.log(
+    `replies     sse ${summary.replies.sse}, json ${summary.replies.json}, ` +
+      `${summary.reply_bytes} body bytes each on average`,
+  );
+  console.log(`result      ${summary.result ?? 'none'}`);
+  console.log(
+    `client cpu  ${summary.client_cpu_s} s ` +
+      `(${Math.round((100 * stats.cpuSeconds) / stats.seconds)}% of one core)`,
+  );
   for (const x of summary.error_samples) console.log(`error       ${x}`);
 }
 

@@ -1,8 +1,11 @@
 // The TypeScript peer of the MCP benchmark: a minimal server built with the
 // official SDK (McpServer and StreamableHTTPServerTransport, one session per
-// client) on node's http module, listening on 127.0.0.1. It offers one tool,
-// `echo`, that returns its `text` argument, so that a load client measures
-// `tools/call` through one session against the same call on Switchboard.
+// client) on node's http module, listening on 127.0.0.1. It offers two
+// tools, so that a load client measures `tools/call` through one session
+// against the same call on Switchboard: `echo` returns its `text` argument,
+// and `test_simple_text` mirrors the tool of that name in Switchboard's
+// conformance module (modules/conformance/conformance_module.cpp): no
+// arguments, an input schema of an empty object, the same one text item.
 //
 // Usage: node mcp_ts_server.mjs PORT [--json-response]
 //   PORT 0 takes a free port; prints `ready port=N` when listening. The MCP
@@ -27,6 +30,8 @@ const { z } = require('zod');
 
 const MAX_BODY_BYTES = 1 << 20;
 const MAX_SESSIONS = 1000;
+// The answer of `test_simple_text`, word for word as Switchboard's.
+const SIMPLE_TEXT = 'This is a simple text response for testing.';
 
 // -- arguments ----------------------------------------------------------------
 
@@ -57,6 +62,11 @@ function makeServer() {
       inputSchema: { text: z.string() },
     },
     async ({ text }) => ({ content: [{ type: 'text', text }] }),
+  );
+  server.registerTool(
+    'test_simple_text',
+    { description: 'Returns a simple text', inputSchema: {} },
+    async () => ({ content: [{ type: 'text', text: SIMPLE_TEXT }] }),
   );
   return server;
 }

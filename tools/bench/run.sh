@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Benchmarks the Switchboard node against an Express peer on this machine.
+# Benchmarks the Switchboard node against an Express peer on this machine,
+# and its MCP handler against a server built with the official TypeScript
+# SDK.
 #
 # Builds the node (and lookup_bench, when tools/CMakeLists.txt adds this
 # folder), starts both servers on free loopback ports, creates one user in
 # each, then runs wrk against the node and Express in turn for each scenario
 # and connection count, and prints a table, the median req/s per scenario and
-# the ratio node/Express. See tools/bench/README.md for the knobs.
+# the ratio node/Express. The mcp scenario starts a node with the conformance
+# context and the TypeScript peer, and sends `tools/call` of the same trivial
+# tool to each through one session, at each concurrency in turn, with
+# mcp_load.mjs. BENCH_SCENARIOS picks the scenarios (BENCH_SCENARIOS=mcp runs
+# only that one). See tools/bench/README.md for the knobs.
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,12 +27,16 @@ actor_threads="${BENCH_NODE_ACTOR_THREADS:-0}"
 io_threads="${BENCH_NODE_IO_THREADS:-0}"
 pause="${BENCH_PAUSE:-1}"
 lookups="${BENCH_LOOKUPS:-2000000}"
+scenarios="${BENCH_SCENARIOS:-lookup health user mcp}"
+mcp_concurrency="${BENCH_MCP_CONCURRENCY:-1 10 50}"
 
 host=127.0.0.1
 node_pid=""
 front_pid=""
 remote_pid=""
 express_pid=""
+mcp_node_pid=""
+mcp_ts_pid=""
 tmp=""
 
 die() {
@@ -49,10 +59,33 @@ for c in $conn_counts; do
     die "BENCH_CONNECTIONS: expected numbers from 1 to 10000, got '$c'"
   fi
 done
+for c in $mcp_concurrency; do
+  if ! [[ $c =~ ^[0-9]+$ ]] || ((c < 1 || c > 1000)); then
+    die "BENCH_MCP_CONCURRENCY: expected numbers from 1 to 1000, got '$c'"
+  fi
+done
+[[ -n ${scenarios// /} ]] || die "BENCH_SCENARIOS: empty"
+for sc in $scenarios; do
+  [[ $sc =~ ^(lookup|health|user|mcp)$ ]] \
+    || die "BENCH_SCENARIOS: expected lookup, health, user or mcp, got '$sc'"
+done
+
+# Whether scenario $1 is to run.
+wanted() {
+  [[ " $scenarios " == *" $1 "* ]]
+}
+# The wrk scenarios that are to run, in their fixed order.
+http_scenarios=""
+for sc in health user; do
+  wanted "$sc" && http_scenarios+="${http_scenarios:+ }$sc"
+done
+
 # The build's own packages come from tools/setup.sh; the benchmark adds wrk
 # and Node.js with npm, from Debian, when they are missing.
 missing=()
-command -v wrk >/dev/null || missing+=(wrk)
+if [[ -n $http_scenarios ]]; then
+  command -v wrk >/dev/null || missing+=(wrk)
+fi
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]} > 0)); then
@@ -63,9 +96,12 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
     --no-install-recommends "${missing[@]}" >&2
 fi
-for tool in cmake wrk node npm curl timeout; do
+for tool in cmake node npm curl timeout; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
+if [[ -n $http_scenarios ]]; then
+  command -v wrk >/dev/null || die "wrk is not installed"
+fi
 
 # wrk with 1000 connections plus both servers need more than 1024 files.
 want_files=65536
@@ -109,15 +145,22 @@ cleanup() {
   stop_server remote "$remote_pid"
   stop_server front "$front_pid"
   stop_server express "$express_pid"
+  stop_server "mcp node" "$mcp_node_pid"
+  stop_server "TypeScript MCP server" "$mcp_ts_pid"
   node_pid=""
   remote_pid=""
   front_pid=""
   express_pid=""
+  mcp_node_pid=""
+  mcp_ts_pid=""
   if [[ -n $tmp ]]; then
-    if ((rc != 0)) && [[ -s $tmp/node.err ]]; then
-      echo "run.sh: last lines the node wrote to stderr:" >&2
-      tail -n 20 "$tmp/node.err" >&2
-    fi
+    local err
+    for err in node.err mcp-node.err mcp-ts.err; do
+      if ((rc != 0)) && [[ -s $tmp/$err ]]; then
+        echo "run.sh: last lines of $err:" >&2
+        tail -n 20 "$tmp/$err" >&2
+      fi
+    done
     rm -rf "$tmp"
   fi
   exit "$rc"
@@ -149,6 +192,12 @@ thread_count() {
   echo "${#tasks[@]}"
 }
 
+# CPU time that all processes of the machine used, in clock ticks, summed
+# over its cores (user, nice, system, irq, softirq and steal).
+machine_ticks() {
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
 # CPU time (user + system) of processes, in clock ticks, summed.
 cpu_ticks() {
   local pid sum=0 t
@@ -173,20 +222,38 @@ node_bin="$build_dir/bin/switchboard"
 build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' \
   "$build_dir/CMakeCache.txt")"
 
-if [[ ! -d $bench_dir/express/node_modules ]]; then
+if [[ -n $http_scenarios && ! -d $bench_dir/express/node_modules ]]; then
   (cd "$bench_dir/express" && npm ci --omit=dev --no-audit --no-fund) \
     >"$tmp/npm.log" 2>&1 \
     || { tail -n 40 "$tmp/npm.log" >&2; die "npm ci failed"; }
 fi
+# The TypeScript SDK and zod for the MCP peer (a no-op once installed).
+if wanted mcp; then
+  bash "$root/tests/mcp/install.sh" >"$tmp/npm-mcp.log" 2>&1 \
+    || { tail -n 40 "$tmp/npm-mcp.log" >&2;
+         die "tests/mcp/install.sh failed"; }
+fi
 
-wrk_version="$(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)" || true
-echo "machine: $(nproc) cores; $wrk_version"
+echo "scenarios: $scenarios"
+wrk_version=""
+if [[ -n $http_scenarios ]]; then
+  wrk_version="; $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)" || true
+fi
+echo "machine: $(nproc) cores; load average" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)$wrk_version"
 commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo none)"
 git -C "$root" diff --quiet HEAD 2>/dev/null || commit+=" + local changes"
 echo "node: $node_bin (build type ${build_type:-unknown}, commit $commit)"
-express_version="$(cd "$bench_dir/express" \
-  && node -p "require('express/package.json').version")"
-echo "express: $express_version on node $(node --version)"
+if [[ -n $http_scenarios ]]; then
+  express_version="$(cd "$bench_dir/express" \
+    && node -p "require('express/package.json').version")"
+  echo "express: $express_version on node $(node --version)"
+fi
+if wanted mcp; then
+  sdk_version="$(node -p "require(process.argv[1]).version" \
+    "$root/tests/mcp/node_modules/@modelcontextprotocol/sdk/package.json")"
+  echo "typescript sdk: $sdk_version on node $(node --version)"
+fi
 
 # wrk and both servers share this machine's cores: anything else busy skews
 # the figures. Warn about processes that use 10% of a core or more.
@@ -202,16 +269,256 @@ fi
 
 # -- route lookup -------------------------------------------------------------
 
-echo
-echo "== route lookup (lookup_bench)"
-cmake --build "$build_dir" -j2 --target lookup_bench \
-  >"$tmp/build-lookup.log" 2>&1 \
-  || { tail -n 40 "$tmp/build-lookup.log" >&2;
-       die "building lookup_bench failed"; }
-timeout --foreground -k 5 300 "$build_dir/bin/lookup_bench" "$lookups" \
-  || die "lookup_bench failed"
+if wanted lookup; then
+  echo
+  echo "== route lookup (lookup_bench)"
+  cmake --build "$build_dir" -j2 --target lookup_bench \
+    >"$tmp/build-lookup.log" 2>&1 \
+    || { tail -n 40 "$tmp/build-lookup.log" >&2;
+         die "building lookup_bench failed"; }
+  timeout --foreground -k 5 300 "$build_dir/bin/lookup_bench" "$lookups" \
+    || die "lookup_bench failed"
+fi
 
-# -- start the servers --------------------------------------------------------
+# -- MCP: tools/call through one session -------------------------------------
+
+# Both servers answer `test_simple_text`: no arguments, one text item of 44
+# characters. The node has it in its conformance context; the TypeScript
+# peer mirrors it word for word (mcp_ts_server.mjs).
+mcp_tool=test_simple_text
+mcp_args='{}'
+mcp_warmup=200
+mcp_results="$tmp/mcp.tsv"
+
+# Starts the node with the conformance context and the TypeScript SDK's
+# server (plain JSON answers); sets mcp_node_url and mcp_ts_url.
+start_mcp_servers() {
+  # A session may have every call of the highest concurrency in flight.
+  local most=64 c line
+  for c in $mcp_concurrency; do
+    ((c > most)) && most=$c
+  done
+  cat >"$tmp/mcp-node.json" <<EOF
+{
+  "threads": {"actors": $actor_threads, "io": $io_threads},
+  "settings": {
+    "http": {"backlog": $backlog},
+    "mcp": {"max_calls_per_session": $most}
+  }
+}
+EOF
+  "$node_bin" --config "$tmp/mcp-node.json" --bind "$host" --port 0 \
+    --modules system,conformance >"$tmp/mcp-node.out" \
+    2>"$tmp/mcp-node.err" &
+  mcp_node_pid=$!
+  line="$(await_ready "$mcp_node_pid" '^ready address=' "$tmp/mcp-node.err")" \
+    || die "the mcp node did not become ready in 20 s"
+  [[ $line =~ address=127\.0\.0\.1:([0-9]+) ]] \
+    || die "unexpected ready line: $line"
+  mcp_node_url="http://$host:${BASH_REMATCH[1]}/mcp/conformance"
+  echo "node:    pid $mcp_node_pid, $mcp_node_url," \
+    "$(thread_count "$mcp_node_pid") threads"
+
+  NODE_ENV=production node "$bench_dir/mcp_ts_server.mjs" 0 --json-response \
+    >"$tmp/mcp-ts.out" 2>"$tmp/mcp-ts.err" &
+  mcp_ts_pid=$!
+  line="$(await_ready "$mcp_ts_pid" '^ready port=' "$tmp/mcp-ts.out")" \
+    || die "the TypeScript MCP server did not become ready in 20 s"
+  mcp_ts_url="http://$host:${line#ready port=}/mcp"
+  echo "ts-sdk:  pid $mcp_ts_pid, $mcp_ts_url," \
+    "$(thread_count "$mcp_ts_pid") threads"
+}
+
+# Runs mcp_load.mjs against URL $1 with the arguments after $2; its JSON
+# summary (or its complaint) goes to file $2.
+mcp_load() {
+  local url=$1 out=$2
+  shift 2
+  timeout --foreground -k 5 $((duration_s + 30)) \
+    node "$bench_dir/mcp_load.mjs" "$url" --tool "$mcp_tool" \
+    --args "$mcp_args" --json "$@" >"$out" 2>&1
+}
+
+# Fields of the mcp_load.mjs summary in file $1, tab-separated: requests,
+# req/s, p50, p95, p99, errors, SSE replies, JSON replies, body bytes,
+# client CPU s in the measured calls, seconds of those, client CPU s in all,
+# result.
+mcp_fields() {
+  node -e '
+    const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const l = s.latency_ms;
+    console.log([s.requests, s.requests_per_s, l.p50, l.p95, l.p99, s.errors,
+      s.replies.sse, s.replies.json, s.reply_bytes, s.client_cpu_s,
+      s.seconds, s.process_cpu_s, s.result].join("\t"));' <"$1"
+}
+
+# Calls the tool a few times on each server; dies unless both answer with
+# the same result, as JSON (not SSE).
+check_mcp_servers() {
+  local server url
+  local -a f
+  local -A result
+  for server in node ts-sdk; do
+    url=$mcp_node_url
+    [[ $server == ts-sdk ]] && url=$mcp_ts_url
+    mcp_load "$url" "$tmp/mcp-check-$server.json" -n 20 -c 2 --warmup 0 \
+      || { cat "$tmp/mcp-check-$server.json" >&2;
+           die "$mcp_tool failed on $server ($url)"; }
+    IFS=$'\t' read -r -a f < <(mcp_fields "$tmp/mcp-check-$server.json")
+    ((f[6] == 0)) || die "$server answered $mcp_tool on an SSE stream"
+    result[$server]=${f[12]}
+    echo "check:   $server answers with ${f[8]} body bytes: ${f[12]}"
+  done
+  [[ ${result[node]} == "${result[ts-sdk]}" ]] \
+    || die "the servers answer $mcp_tool differently; the runs would not" \
+      "compare the same work"
+}
+
+# Runs mcp_load.mjs once; appends a row to the MCP results.
+run_mcp() {
+  local conc=$1 server=$2 round=$3 pid=$4 url=$5
+  local before after all_before all_after t0 t1 out cpu_us client_pct other
+  local -a f
+  before="$(cpu_ticks "$pid")"
+  all_before="$(machine_ticks)"
+  t0="$(date +%s%N)"
+  out="$tmp/mcp-$conc-$server-$round.json"
+  mcp_load "$url" "$out" -n 10000000 -c "$conc" --warmup "$mcp_warmup" \
+    --duration "$duration_s" \
+    || { cat "$out" >&2; die "mcp_load.mjs failed against $server ($url)"; }
+  t1="$(date +%s%N)"
+  after="$(cpu_ticks "$pid")"
+  all_after="$(machine_ticks)"
+  kill -0 "$pid" 2>/dev/null || die "$server died during mcp c=$conc"
+  IFS=$'\t' read -r -a f < <(mcp_fields "$out") \
+    || die "mcp_load.mjs printed no summary: $(head -c 300 "$out")"
+
+  # The warm-up calls ran in the window too, so they count for the CPU.
+  cpu_us=$(((after - before) * 1000000 / ticks_per_s / (f[0] + mcp_warmup)))
+  client_pct="$(awk -v c="${f[9]}" -v s="${f[10]}" \
+    'BEGIN { printf "%.0f", (s > 0 ? 100 * c / s : 0) }')"
+  # What the rest of the machine used meanwhile, in % of one core: the
+  # machine's CPU time less the server's and the whole client's.
+  other="$(awk -v all=$((all_after - all_before)) -v srv=$((after - before)) \
+    -v hz="$ticks_per_s" -v cl="${f[11]}" -v ns=$((t1 - t0)) \
+    'BEGIN { o = 100 * ((all - srv) / hz - cl) / (ns / 1e9);
+             printf "%.0f", (o > 0 ? o : 0) }')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$conc" "$server" "$round" "${f[1]}" "${f[2]}" "${f[3]}" "${f[4]}" \
+    "${f[5]}" "${f[6]}/${f[7]}" "${f[8]}" "$cpu_us" "$client_pct" "$other" \
+    >>"$mcp_results"
+  printf '  mcp    c=%-5s %-7s round %s: %10s req/s  p99 %s ms\n' \
+    "$conc" "$server" "$round" "${f[1]}" "${f[4]}"
+}
+
+# Median of column $1 of the MCP results of concurrency $2 and server $3.
+mcp_median() {
+  awk -F'\t' -v col="$1" -v co="$2" -v sv="$3" \
+    '$1 == co && $2 == sv { print $col }' "$mcp_results" \
+    | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print 0; exit }
+        if (NR % 2) print v[(NR + 1) / 2];
+        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+report_mcp() {
+  local co sv rd rps p50 p95 p99 err kinds bytes cpu client other
+  echo
+  echo "== mcp runs (tools/call $mcp_tool through one session; conc = calls"
+  echo "   in flight, one connection each; sse/json = kinds of replies;"
+  echo "   bytes = mean reply body; cpu = server CPU time per call;"
+  echo "   client = the load client's CPU while it measured, other = what"
+  echo "   other processes used meanwhile, both in % of one core)"
+  printf '%5s %-7s %2s %10s %8s %8s %8s %6s %11s %6s %7s %7s %6s\n' \
+    conc server rd "req/s" "p50 ms" "p95 ms" "p99 ms" errors "sse/json" \
+    bytes "cpu us" client other
+  while IFS=$'\t' read -r co sv rd rps p50 p95 p99 err kinds bytes cpu \
+    client other; do
+    printf '%5s %-7s %2s %10s %8s %8s %8s %6s %11s %6s %7s %6s%% %5s%%\n' \
+      "$co" "$sv" "$rd" "$rps" "$p50" "$p95" "$p99" "$err" "$kinds" \
+      "$bytes" "$cpu" "$client" "$other"
+  done <"$mcp_results"
+
+  local c n t nc tc ratio cpu_ratio nl tl
+  echo
+  echo "== mcp medians (ratio = node req/s / TypeScript SDK req/s, the"
+  echo "   target is 10x or more; cpu x = TypeScript SDK cpu us per call"
+  echo "   / node cpu us per call; latencies are medians over the rounds)"
+  printf '%5s %10s %10s %7s %7s %7s %7s %21s %21s\n' conc "node req/s" \
+    "ts req/s" ratio "node us" "ts us" "cpu x" "node p50/p95/p99 ms" \
+    "ts p50/p95/p99 ms"
+  for c in $mcp_concurrency; do
+    n="$(mcp_median 4 "$c" node)"
+    t="$(mcp_median 4 "$c" ts-sdk)"
+    nc="$(mcp_median 11 "$c" node)"
+    tc="$(mcp_median 11 "$c" ts-sdk)"
+    ratio="$(awk -v n="$n" -v t="$t" \
+      'BEGIN { if (t > 0) printf "%.2fx", n / t; else print "n/a" }')"
+    cpu_ratio="$(awk -v n="$nc" -v t="$tc" \
+      'BEGIN { if (n > 0) printf "%.2fx", t / n; else print "n/a" }')"
+    nl="$(mcp_median 5 "$c" node)/$(mcp_median 6 "$c" node)"
+    nl+="/$(mcp_median 7 "$c" node)"
+    tl="$(mcp_median 5 "$c" ts-sdk)/$(mcp_median 6 "$c" ts-sdk)"
+    tl+="/$(mcp_median 7 "$c" ts-sdk)"
+    printf '%5s %10s %10s %7s %7s %7s %7s %21s %21s\n' "$c" "$n" "$t" \
+      "$ratio" "$nc" "$tc" "$cpu_ratio" "$nl" "$tl"
+  done
+
+  # The load client is one node process: near a full core, it and not the
+  # server sets the pace.
+  local busiest noisy late
+  busiest="$(awk -F'\t' '$2 == "node" && $12 > m { m = $12 }
+    END { print m + 0 }' "$mcp_results")"
+  if ((busiest >= 90)); then
+    echo "note: the load client used up to $busiest% of a core against the" \
+      "node; the node's req/s is a floor, its cpu us the better measure"
+  fi
+  noisy="$(awk -F'\t' '$13 >= 20 { n++ } END { print n + 0 }' \
+    "$mcp_results")"
+  if ((noisy > 0)); then
+    echo "note: in $noisy runs other processes used 20% of a core or more;" \
+      "expect noisy req/s and latencies there"
+  fi
+  late="$(awk 'seen { print } /^ready address=/ { seen = 1 }' \
+    "$tmp/mcp-node.err")"
+  if [[ -n $late ]]; then
+    echo "mcp node stderr after ready: $(wc -l <<<"$late") lines; the last:"
+    tail -n 5 <<<"$late" | sed 's/^/  /'
+  else
+    echo "mcp node stderr after ready: nothing"
+  fi
+}
+
+if wanted mcp; then
+  echo
+  echo "== mcp servers"
+  start_mcp_servers
+  check_mcp_servers
+  : >"$mcp_results"
+  echo
+  echo "== mcp: tools/call $mcp_tool, one session per run, $duration_s s" \
+    "per run, $rounds rounds, node and TypeScript SDK in turn"
+  for conc in $mcp_concurrency; do
+    for ((round = 1; round <= rounds; ++round)); do
+      run_mcp "$conc" node "$round" "$mcp_node_pid" "$mcp_node_url"
+      sleep "$pause"
+      run_mcp "$conc" ts-sdk "$round" "$mcp_ts_pid" "$mcp_ts_url"
+      sleep "$pause"
+    done
+  done
+  report_mcp
+
+  # The wrk scenarios get the machine to themselves.
+  stop_server "mcp node" "$mcp_node_pid"
+  stop_server "TypeScript MCP server" "$mcp_ts_pid"
+  mcp_node_pid=""
+  mcp_ts_pid=""
+fi
+
+# -- HTTP: start the servers --------------------------------------------------
+
+# The wrk scenarios follow; without them the run is complete.
+[[ -n $http_scenarios ]] || exit 0
 
 echo
 echo "== servers"
@@ -344,7 +651,7 @@ run_wrk() {
 echo
 echo "== wrk: -t$wrk_threads -d$duration, $rounds rounds," \
   "node and Express in turn"
-for scenario in health user; do
+for scenario in $http_scenarios; do
   for conns in $conn_counts; do
     for ((round = 1; round <= rounds; ++round)); do
       if [[ $scenario == health ]]; then
@@ -400,7 +707,7 @@ echo "== medians (ratio = node req/s / Express req/s;" \
   "above 1 the node is faster)"
 printf '%-7s %5s %12s %13s %8s\n' scenario conns "node req/s" \
   "express req/s" ratio
-for scenario in health user; do
+for scenario in $http_scenarios; do
   for conns in $conn_counts; do
     n="$(median_rps "$scenario" "$conns" node)"
     e="$(median_rps "$scenario" "$conns" express)"
@@ -410,25 +717,28 @@ for scenario in health user; do
   done
 done
 
-echo
-echo "== remote module (ratio = remote req/s / local node req/s on" \
-  "GET /api/users/:id; the target is 0.5 or more)"
-printf '%-7s %12s %13s %8s %14s %14s\n' conns "local req/s" "remote req/s" \
-  ratio "local cpu us" "remote cpu us"
-# Median CPU microseconds per request of one server in one scenario.
-median_cpu() {
-  awk -F'\t' -v sc="$1" -v co="$2" -v sv="$3" \
-    '$1 == sc && $2 == co && $3 == sv { print $13 }' "$results" \
-    | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'
-}
-for conns in $conn_counts; do
-  n="$(median_rps user "$conns" node)"
-  r="$(median_rps user "$conns" remote)"
-  ratio="$(awk -v n="$n" -v r="$r" \
-    'BEGIN { if (n > 0) printf "%.2f", r / n; else print "n/a" }')"
-  printf '%-7s %12s %13s %8s %14s %14s\n' "$conns" "$n" "$r" "$ratio" \
-    "$(median_cpu user "$conns" node)" "$(median_cpu user "$conns" remote)"
-done
+if wanted user; then
+  echo
+  echo "== remote module (ratio = remote req/s / local node req/s on" \
+    "GET /api/users/:id; the target is 0.5 or more)"
+  printf '%-7s %12s %13s %8s %14s %14s\n' conns "local req/s" "remote req/s" \
+    ratio "local cpu us" "remote cpu us"
+  # Median CPU microseconds per request of one server in one scenario.
+  median_cpu() {
+    awk -F'\t' -v sc="$1" -v co="$2" -v sv="$3" \
+      '$1 == sc && $2 == co && $3 == sv { print $13 }' "$results" \
+      | sort -g \
+      | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'
+  }
+  for conns in $conn_counts; do
+    n="$(median_rps user "$conns" node)"
+    r="$(median_rps user "$conns" remote)"
+    ratio="$(awk -v n="$n" -v r="$r" \
+      'BEGIN { if (n > 0) printf "%.2f", r / n; else print "n/a" }')"
+    printf '%-7s %12s %13s %8s %14s %14s\n' "$conns" "$n" "$r" "$ratio" \
+      "$(median_cpu user "$conns" node)" "$(median_cpu user "$conns" remote)"
+  done
+fi
 
 echo
 for conns in $conn_counts; do
