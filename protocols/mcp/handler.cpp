@@ -149,6 +149,14 @@ json notification(const std::string& method, json params) {
   return x;
 }
 
+/// One Server-Sent Event carrying the JSON text `x`.
+std::string event_of(const std::string& x) {
+  std::string result = "event: message\ndata: ";
+  result += x;
+  result += "\n\n";
+  return result;
+}
+
 // -- state --------------------------------------------------------------------
 
 struct session {
@@ -178,7 +186,8 @@ struct exchange {
   bool streaming = false;
   /// Requests (and refused messages) whose response is still to come.
   size_t outstanding = 0;
-  json responses = json::array();
+  /// Answers serialized, in the order they came.
+  std::vector<std::string> responses;
   /// HTTP status of a JSON answer.
   uint16_t status = 200;
 };
@@ -190,7 +199,6 @@ struct pending_call {
   json id;
   /// Progress token of the client; null when it wants no progress.
   json progress_token;
-  std::string key;
 };
 
 /// A request of ours that waits for the client's answer.
@@ -344,7 +352,6 @@ private:
     sessions_.clear();
     exchanges_.clear();
     calls_.clear();
-    call_keys_.clear();
     asks_.clear();
     stopped_ = true;
   }
@@ -402,6 +409,18 @@ private:
     } else {
       res.body = dump(body);
     }
+    dispatch_result result;
+    result.response = std::move(res);
+    sink->deliver(std::move(result));
+  }
+
+  /// Answers with a JSON text that is serialized already.
+  void reply_text(const reply_sink_ptr& sink, uint16_t status,
+                  std::string body, field_list headers) {
+    http_response res;
+    res.status = status;
+    res.headers = std::move(headers);
+    res.body = std::move(body);
     dispatch_result result;
     result.response = std::move(res);
     sink->deliver(std::move(result));
@@ -868,8 +887,8 @@ private:
     head.headers.emplace_back("Cache-Control", "no-cache");
     // Answers that are ready already go first.
     for (auto& x : ex.responses)
-      head.body += sse_event(x);
-    ex.responses = json::array();
+      head.body += event_of(x);
+    ex.responses.clear();
     if (!ex.sink->start_stream(std::move(head)))
       return false;
     ex.streaming = true;
@@ -877,13 +896,18 @@ private:
   }
 
   /// Hands one response to its exchange; the exchange ends with the last.
-  void complete(uint64_t xid, json response) {
+  void complete(uint64_t xid, const json& response) {
+    complete_text(xid, dump(response));
+  }
+
+  /// Hands one serialized response to its exchange.
+  void complete_text(uint64_t xid, std::string response) {
     auto i = exchanges_.find(xid);
     if (i == exchanges_.end())
       return;
     auto& ex = i->second;
     if (ex.streaming)
-      ex.sink->write(sse_event(response));
+      ex.sink->write(event_of(response));
     else
       ex.responses.push_back(std::move(response));
     if (ex.outstanding > 0 && --ex.outstanding == 0)
@@ -911,9 +935,17 @@ private:
     }
     if (ex.responses.empty())
       return reply(ex.sink, 202, nullptr, std::move(ex.headers));
-    if (ex.batch)
-      return reply(ex.sink, ex.status, ex.responses, std::move(ex.headers));
-    reply(ex.sink, ex.status, ex.responses[0], std::move(ex.headers));
+    if (!ex.batch)
+      return reply_text(ex.sink, ex.status, std::move(ex.responses[0]),
+                        std::move(ex.headers));
+    std::string body = "[";
+    for (auto& x : ex.responses) {
+      if (body.size() > 1)
+        body += ',';
+      body += x;
+    }
+    body += ']';
+    reply_text(ex.sink, ex.status, std::move(body), std::move(ex.headers));
   }
 
   /// Sends a message outside any response: on the stream of `xid` if it has
@@ -936,13 +968,15 @@ private:
       auto params = msg.value("params", json::object());
       if (!params.is_object() || !params.contains("requestId"))
         return;
-      auto key = sid + "\n" + dump(params["requestId"]);
-      auto i = call_keys_.find(key);
-      if (i == call_keys_.end())
-        return;
-      auto call = take_call(i->second);
-      if (call)
-        forgo(call->exchange);
+      // Cancellations are rare: a scan spares every call a lookup key.
+      auto& target = params["requestId"];
+      for (auto& [no, c] : calls_) {
+        if (c.session == sid && c.id == target) {
+          if (auto call = take_call(no))
+            forgo(call->exchange);
+          return;
+        }
+      }
       return;
     }
     // `notifications/initialized`, `notifications/roots/list_changed` and
@@ -984,9 +1018,11 @@ private:
   // -- client requests --------------------------------------------------------
 
   void on_request(uint64_t xid, const std::string& sid, json msg) {
-    auto id = msg["id"];
+    auto id = std::move(msg["id"]);
     auto method = msg["method"].get<std::string>();
-    auto params = msg.value("params", json::object());
+    json params = json::object();
+    if (auto i = msg.find("params"); i != msg.end())
+      params = std::move(*i);
     if (!params.is_object())
       return complete(xid, error_response(id, invalid_params,
                                           "Invalid params: params must be an "
@@ -1048,6 +1084,10 @@ private:
           error_response(id, internal_error,
                          "too many requests of this session wait (" +
                            std::to_string(cfg_.max_calls_per_session) + ")"));
+      // A context in the cache needs no detour through a callback.
+      if (auto i = contexts_.find(s.context);
+          i != contexts_.end() && i->second.valid)
+        return call_entry(xid, sid, id, method, std::move(params), &i->second);
       return with_context(
         s.context, [this, xid, sid, id, method, params = std::move(params)](
                      const context_view* view, const std::string& err) mutable {
@@ -1223,8 +1263,6 @@ private:
       if (valid_id(token))
         pc.progress_token = token;
     }
-    pc.key = sid + "\n" + dump(id);
-    call_keys_[pc.key] = call_no;
     calls_.emplace(call_no, std::move(pc));
     ++s.in_flight;
     // The registry answers within the call's time; ours is a safety net.
@@ -1235,7 +1273,7 @@ private:
           auto call = take_call(call_no);
           if (!call)
             return;
-          complete(call->exchange, to_response(call->id, method, res));
+          complete_text(call->exchange, to_response(call->id, method, res));
         },
         [this, call_no, method](caf::error& err) {
           auto call = take_call(call_no);
@@ -1291,11 +1329,12 @@ private:
     return {};
   }
 
-  json to_response(const json& id, const std::string& method,
-                   const mcp_result& res) {
+  /// The serialized response to a call that `res` answers.
+  std::string to_response(const json& id, const std::string& method,
+                          const mcp_result& res) {
     if (res.error_code != 0) {
       if (method == "completion/complete" && res.error_code == method_not_found)
-        return result_response(id, empty_completion());
+        return dump(result_response(id, empty_completion()));
       json data;
       if (!res.error_data.empty()) {
         data = json::parse(res.error_data, nullptr, false);
@@ -1304,18 +1343,38 @@ private:
       }
       auto message =
         res.error_message.empty() ? std::string{"error"} : res.error_message;
-      return error_response(id, res.error_code, message, data);
+      return dump(error_response(id, res.error_code, message, data));
+    }
+    // A result passed on as it is: checked, not parsed into a tree and
+    // written again. Completions are looked into below, and text on several
+    // lines is written again, since an event's data is one line.
+    if (method != "completion/complete" &&
+        res.result.find_first_of("\r\n") == std::string::npos) {
+      auto first = res.result.find_first_not_of(" \t");
+      if (first != std::string::npos && res.result[first] == '{' &&
+          json::accept(res.result))
+        return splice_result(id, res.result);
     }
     auto result = json::parse(res.result, nullptr, false);
     if (result.is_discarded() || !result.is_object())
-      return error_response(id, internal_error,
-                            "the owner answered with a result that is not a "
-                            "JSON object",
-                            {{"reason", "invalid_result"}});
+      return dump(error_response(id, internal_error,
+                                 "the owner answered with a result that is "
+                                 "not a JSON object",
+                                 {{"reason", "invalid_result"}}));
     if (method == "completion/complete" &&
         !result.value("completion", json{}).is_object())
-      return result_response(id, empty_completion());
-    return result_response(id, std::move(result));
+      return dump(result_response(id, empty_completion()));
+    return dump(result_response(id, std::move(result)));
+  }
+
+  /// A result response around `result`, a JSON object text that is valid.
+  static std::string splice_result(const json& id, const std::string& result) {
+    std::string out = R"({"jsonrpc":"2.0","id":)";
+    out += dump(id);
+    out += R"(,"result":)";
+    out += result;
+    out += '}';
+    return out;
   }
 
   static json empty_completion() {
@@ -1364,7 +1423,6 @@ private:
       return std::nullopt;
     auto result = std::move(i->second);
     calls_.erase(i);
-    call_keys_.erase(result.key);
     // A session is busy while its calls run: its idle time starts when the
     // last one ends, not when it was sent.
     if (auto s = sessions_.find(result.session); s != sessions_.end()) {
@@ -1685,8 +1743,6 @@ private:
   std::unordered_map<std::string, session> sessions_;
   std::unordered_map<uint64_t, exchange> exchanges_;
   std::unordered_map<uint64_t, pending_call> calls_;
-  /// Session and request ID of each call, for cancellation.
-  std::unordered_map<std::string, uint64_t> call_keys_;
   std::unordered_map<std::string, pending_ask> asks_;
   std::unordered_map<std::string, context_view> contexts_;
   const std::map<std::string, entry_view> empty_;

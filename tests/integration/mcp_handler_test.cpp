@@ -316,6 +316,12 @@ void serve(owner_actor* self, const mcp_request& call, caf::response_promise rp,
     mcp_result res;
     res.result = "[1,2]";
     rp.deliver(std::move(res));
+  } else if (h == "pretty") {
+    // A valid result on several lines, as a hand-written owner may send.
+    mcp_result res;
+    res.result = "{\n  \"content\": [\n    {\"type\": \"text\", "
+                 "\"text\": \"a\\nb\"}\n  ]\n}\n";
+    rp.deliver(std::move(res));
   } else {
     rp.deliver(mcp::error(mcp::internal_error, "no handler " + h));
   }
@@ -1200,6 +1206,24 @@ CAF_TEST(a client that accepts only event streams gets its answers as events) {
   CAF_REQUIRE_EQUAL(events.size(), 1u);
   CAF_CHECK_EQUAL(result_text(events[0]), R"(echo {"text":"x"})");
   CAF_CHECK_EQUAL(sink->ends, 1);
+}
+
+CAF_TEST(results on several lines reach JSON and event stream clients whole) {
+  start();
+  auto extra = spawn_owner();
+  add(extra, {mcp::tool("demo", {{"name", "pretty"}}, "pretty", "extra")});
+  auto sid = initialize();
+  // Passed on in one line: a raw line break would end an event's data.
+  auto sink = post(sid, tool_request(1, "pretty"));
+  CAF_CHECK_EQUAL(sink->body().find('\n'), std::string::npos);
+  CAF_CHECK_EQUAL(result_text(sink->rpc()), "a\nb");
+  sink = send("POST", "/mcp", tool_request(2, "pretty").dump(),
+              with(client_headers(sid), "accept", "text/event-stream"));
+  CAF_REQUIRE(sink->streaming());
+  auto events = sink->events();
+  CAF_REQUIRE_EQUAL(events.size(), 1u);
+  CAF_CHECK_EQUAL(result_text(events[0]), "a\nb");
+  CAF_CHECK_EQUAL(member(events[0], "id"), 2);
 }
 
 CAF_TEST(a session may have max_calls_per_session calls waiting at once) {
