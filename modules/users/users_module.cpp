@@ -13,6 +13,7 @@
 #include "actors/messages.hpp"
 #include "actors/module.hpp"
 #include "actors/settings_reader.hpp"
+#include "modules/common/json_limits.hpp"
 #include "modules/common/json_reply.hpp"
 
 namespace sb::modules::users {
@@ -174,6 +175,8 @@ private:
         ct && !is_json_media_type(*ct))
       return error_reply(415, "unsupported_media_type",
                          "send the body as application/json");
+    if (auto problem = json_shape_problem(req.body, 32); !problem.empty())
+      return error_reply(400, "bad_request", problem);
     out = json::parse(req.body, nullptr, false);
     if (out.is_discarded())
       return error_reply(400, "bad_request", "the body is not valid JSON");

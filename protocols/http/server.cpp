@@ -675,6 +675,15 @@ private:
       fail(errc::bad_request, problem);
       return false;
     }
+    // RFC 9112, 3.2: an HTTP/1.1 request names exactly one host, and two
+    // Host fields leave open which one a check should look at.
+    auto hosts = msg.count(bhttp::field::host);
+    if (hosts > 1 || (hosts == 0 && msg.version() >= 11)) {
+      fail(errc::bad_request, hosts > 1 ? "more than one Host header field"
+                                        : "an HTTP/1.1 request needs a Host "
+                                          "header field");
+      return false;
+    }
 
     // Keep the header fields now: the trailer fields of a chunked body land
     // in the same message later and must not count (RFC 9110, 6.5.1).

@@ -23,6 +23,7 @@
 #include "actors/log.hpp"
 #include "actors/mcp_messages.hpp"
 #include "actors/registry.hpp"
+#include "modules/common/json_limits.hpp"
 #include "modules/common/uri_template.hpp"
 #include "protocols/mcp/schema.hpp"
 #include "protocols/mcp/settings.hpp"
@@ -42,6 +43,27 @@ constexpr auto list_timeout = std::chrono::seconds{5};
 
 /// Requests to the client of one session that may wait at once.
 constexpr size_t max_asks_per_session = 16;
+
+/// Messages of one batch at most.
+constexpr size_t max_batch_messages = 100;
+
+/// Resource subscriptions of one session at most, and the longest URI.
+constexpr size_t max_subscriptions = 64;
+constexpr size_t max_uri_bytes = 2048;
+
+/// Names that error messages repeat are cut to this many bytes.
+constexpr size_t max_echo_bytes = 128;
+
+/// `x`, cut to `max_echo_bytes` at a character boundary, with "..." then.
+std::string shorten(const std::string& x) {
+  if (x.size() <= max_echo_bytes)
+    return x;
+  auto n = max_echo_bytes;
+  // Do not cut a UTF-8 sequence: back up over continuation bytes.
+  while (n > 0 && (static_cast<unsigned char>(x[n]) & 0xC0) == 0x80)
+    --n;
+  return x.substr(0, n) + "...";
+}
 
 /// Contexts whose entries the handler keeps at most.
 constexpr size_t max_cached_contexts = 4096;
@@ -455,6 +477,16 @@ private:
   }
 
   void on_http(http_request req, const reply_sink_ptr& sink) {
+    // Two Host or Origin fields leave open which one counts.
+    size_t hosts = 0;
+    size_t origins = 0;
+    for (auto& [name, value] : req.headers) {
+      hosts += name == "host";
+      origins += name == "origin";
+    }
+    if (hosts > 1 || origins > 1)
+      return reply_error(sink, 400, transport_error,
+                         "Bad Request: more than one Host or Origin field");
     auto origin = find_field(req.headers, "origin");
     if (!host_allowed(find_field(req.headers, "host")))
       return reply_error(sink, 403, transport_error,
@@ -648,12 +680,12 @@ private:
                          "Not Acceptable: the client must accept "
                          "application/json or text/event-stream",
                          headers);
-    if (too_deep(req.body, cfg_.max_json_depth))
+    if (auto problem =
+          modules::json_shape_problem(req.body, cfg_.max_json_depth);
+        !problem.empty())
       return reply(sink, 400,
                    error_response(nullptr, parse_error,
-                                  "Parse error: the JSON nests deeper than " +
-                                    std::to_string(cfg_.max_json_depth) +
-                                    " levels"),
+                                  "Parse error: " + problem),
                    headers);
     auto doc = json::parse(req.body, nullptr, false);
     if (doc.is_discarded())
@@ -701,6 +733,13 @@ private:
     auto s = find_session(req, sink, named, headers);
     if (s == nullptr)
       return;
+    if (batch && messages.size() > max_batch_messages)
+      return reply(sink, 400,
+                   error_response(nullptr, invalid_request,
+                                  "Invalid Request: a batch of more than " +
+                                    std::to_string(max_batch_messages) +
+                                    " messages"),
+                   headers);
     if (batch && !batches_allowed(s->version))
       return reply(sink, 400,
                    error_response(nullptr, invalid_request,
@@ -839,7 +878,11 @@ private:
       s.id = sid;
       s.context = context;
       s.version = version;
-      s.client_capabilities = caps;
+      // Only what the handler looks at is kept: a client's capabilities may
+      // be large, and sessions are many.
+      for (auto key : {"sampling", "elicitation", "roots"})
+        if (caps.contains(key))
+          s.client_capabilities[key] = json::object();
       s.last_used = now();
       log_->debug("session started id={} context={} version={}", sid, context,
                   version);
@@ -997,10 +1040,14 @@ private:
     if (msg.contains("error")) {
       auto& err = msg["error"];
       mcp_result res;
-      res.error_code = err.is_object() && err.contains("code") &&
-                           err["code"].is_number_integer()
-                         ? err["code"].get<int32_t>()
-                         : internal_error;
+      // A code outside the range of JSON-RPC codes is no code at all.
+      res.error_code = internal_error;
+      if (err.is_object() && err.contains("code") &&
+          err["code"].is_number_integer()) {
+        auto code = err["code"].get<int64_t>();
+        if (code >= INT32_MIN && code <= INT32_MAX && code != 0)
+          res.error_code = static_cast<int32_t>(code);
+      }
       res.error_message =
         err.is_object() && err.contains("message") && err["message"].is_string()
           ? err["message"].get<std::string>()
@@ -1048,11 +1095,19 @@ private:
         return complete(xid, error_response(id, invalid_params,
                                             "Invalid params: uri must be a "
                                             "non-empty string"));
+      if (uri.get<std::string>().size() > max_uri_bytes)
+        return complete(xid, error_response(id, invalid_params,
+                                            "Invalid params: uri is longer "
+                                            "than " +
+                                              std::to_string(max_uri_bytes) +
+                                              " bytes"));
       if (method == "resources/subscribe") {
-        if (s.subscriptions.size() >= 1024)
-          return complete(xid, error_response(id, invalid_params,
-                                              "too many subscriptions in "
-                                              "this session (1024)"));
+        if (s.subscriptions.size() >= max_subscriptions &&
+            s.subscriptions.count(uri.get<std::string>()) == 0)
+          return complete(xid, error_response(
+                                 id, invalid_params,
+                                 "too many subscriptions in this session (" +
+                                   std::to_string(max_subscriptions) + ")"));
         s.subscriptions.insert(uri.get<std::string>());
       } else {
         s.subscriptions.erase(uri.get<std::string>());
@@ -1099,7 +1154,7 @@ private:
         });
     }
     complete(
-      xid, error_response(id, method_not_found, "Method not found: " + method));
+      xid, error_response(id, method_not_found, "Method not found: " + shorten(method)));
   }
 
   json list_page(const context_view* view, int which, const char* key,
@@ -1165,8 +1220,8 @@ private:
       auto e = find(view ? view->tools : empty_, name);
       if (e == nullptr)
         return complete(xid, error_response(id, invalid_params,
-                                            "Unknown tool: " + name,
-                                            {{"name", name}}));
+                                            "Unknown tool: " + shorten(name),
+                                            {{"name", shorten(name)}}));
       if (!params.contains("arguments") || params["arguments"].is_null())
         params["arguments"] = json::object();
       if (!params["arguments"].is_object())
@@ -1260,7 +1315,8 @@ private:
                                           meta->is_object() &&
                                           meta->contains("progressToken")) {
       auto& token = (*meta)["progressToken"];
-      if (valid_id(token))
+      // The specification allows a string or any number.
+      if (token.is_string() || token.is_number())
         pc.progress_token = token;
     }
     calls_.emplace(call_no, std::move(pc));

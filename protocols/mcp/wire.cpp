@@ -63,41 +63,6 @@ int log_level(std::string_view name) {
   return -1;
 }
 
-bool too_deep(std::string_view body, size_t max_depth) {
-  size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (auto c : body) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    switch (c) {
-    case '"':
-      in_string = true;
-      break;
-    case '[':
-    case '{':
-      if (++depth > max_depth)
-        return true;
-      break;
-    case ']':
-    case '}':
-      if (depth > 0)
-        --depth;
-      break;
-    default:
-      break;
-    }
-  }
-  return false;
-}
-
 json error_response(const json& id, int code, const std::string& message,
                     const json& data) {
   json err = {{"code", code}, {"message", message}};
@@ -200,13 +165,36 @@ bool is_json_type(const std::string& value) {
 
 std::string host_of(std::string_view authority) {
   authority = trim(authority);
+  std::string_view host;
+  std::string_view rest;
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
     if (close == std::string_view::npos)
       return {};
-    return lower(authority.substr(0, close + 1));
+    host = authority.substr(0, close + 1);
+    rest = authority.substr(close + 1);
+  } else {
+    auto colon = authority.find(':');
+    host = authority.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{}
+                                           : authority.substr(colon);
   }
-  return lower(authority.substr(0, authority.find(':')));
+  // Nothing but a port may follow the host: `localhost:80@evil.example`
+  // names no host of ours.
+  if (!rest.empty()) {
+    if (rest.front() != ':' || rest.size() > 6)
+      return {};
+    rest.remove_prefix(1);
+    if (!std::all_of(rest.begin(), rest.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }))
+      return {};
+  }
+  if (host.empty() ||
+      std::any_of(host.begin(), host.end(), [](char c) {
+        return c == '@' || c == '/' || c == ',' || c == ' ' || c == '\t';
+      }))
+    return {};
+  return lower(host);
 }
 
 std::string origin_host(std::string_view origin) {
@@ -219,9 +207,8 @@ std::string origin_host(std::string_view origin) {
     rest = view.substr(8);
   else
     return {};
-  rest = rest.substr(0, rest.find('/'));
-  // User information has no place in an origin.
-  if (rest.find('@') != std::string_view::npos)
+  // An origin is scheme, host and port: no path, no user information.
+  if (rest.find_first_of("/?#@") != std::string_view::npos)
     return {};
   return host_of(rest);
 }

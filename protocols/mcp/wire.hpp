@@ -33,10 +33,6 @@ bool batches_allowed(std::string_view version);
 /// Log levels of MCP in increasing severity; -1 for an unknown name.
 int log_level(std::string_view name);
 
-/// Whether the JSON text `body` nests arrays and objects deeper than
-/// `max_depth`. Scans the bytes without parsing; strings are skipped.
-bool too_deep(std::string_view body, size_t max_depth);
-
 /// A JSON-RPC error response. `id` is null when the request's ID is unknown.
 json error_response(const json& id, int code, const std::string& message,
                     const json& data = nullptr);

@@ -1616,6 +1616,27 @@ CAF_TEST(a reply sink is abandoned once the server closes its connection) {
   CAF_CHECK(c.closed_by_peer());
 }
 
+CAF_TEST(a request must name exactly one host) {
+  client c{port};
+  auto res = c.request("GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 400);
+  CAF_CHECK_EQUAL(res->body(), error_json("bad_request",
+                                          "more than one Host header field"));
+  client d{port};
+  res = d.request("GET /echo HTTP/1.1\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 400);
+  CAF_CHECK_EQUAL(res->body(),
+                  error_json("bad_request",
+                             "an HTTP/1.1 request needs a Host header field"));
+  // HTTP/1.0 has no Host field to require.
+  client e{port};
+  res = e.request("GET /echo HTTP/1.0\r\n\r\n");
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result_int(), 200);
+}
+
 // -- streamed responses -------------------------------------------------------
 
 namespace {

@@ -839,6 +839,94 @@ CAF_TEST(an unsupported protocol version header gets 400 and none passes) {
   CAF_CHECK(member(rpc(sid, "ping"), "result").is_object());
 }
 
+// -- limits -------------------------------------------------------------------
+
+CAF_TEST(wide objects long batches and long names are bounded) {
+  start();
+  auto sid = initialize("2025-03-26");
+  // An object with more members than the limit is refused unparsed.
+  std::string wide = R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{)";
+  for (int i = 0; i <= 1000; ++i)
+    wide += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+  wide += "}}";
+  auto sink = post_text(sid, wide);
+  CAF_CHECK_EQUAL(sink->status(), 400);
+  CHECK_MENTIONS(error_of(sink->rpc(), mcp::parse_error, nullptr),
+                 "more than 1000 members");
+  // A batch of more than 100 messages.
+  auto batch = json::array();
+  for (int i = 0; i < 101; ++i)
+    batch.push_back(rpc_request(i, "ping"));
+  sink = post(sid, batch);
+  CAF_CHECK_EQUAL(sink->status(), 400);
+  CHECK_MENTIONS(error_of(sink->rpc(), mcp::invalid_request, nullptr),
+                 "more than 100 messages");
+  batch.erase(batch.begin());
+  CAF_CHECK_EQUAL(post(sid, batch)->rpc().size(), 100u);
+  // Names in error messages are cut short.
+  auto x = rpc(sid, std::string(5000, 'm'), json::object(), 7);
+  auto msg = error_of(x, mcp::method_not_found, 7);
+  CAF_CHECK_LESS(msg.size(), 200u);
+  CHECK_MENTIONS(msg, "...");
+  x = send_rpc(sid, tool_request(8, std::string(5000, 't')));
+  CAF_CHECK_LESS(error_of(x, mcp::invalid_params, 8).size(), 200u);
+}
+
+CAF_TEST(subscriptions are bounded in number and length) {
+  start();
+  auto sid = initialize();
+  for (int i = 0; i < 64; ++i)
+    CAF_CHECK(member(rpc(sid, "resources/subscribe",
+                         {{"uri", "mem://x/" + std::to_string(i)}}, i),
+                     "result")
+                .is_object());
+  // Subscribing again to one of them is fine; a 65th is not.
+  CAF_CHECK(member(rpc(sid, "resources/subscribe", {{"uri", "mem://x/3"}}, 64),
+                   "result")
+              .is_object());
+  CHECK_MENTIONS(error_of(rpc(sid, "resources/subscribe", {{"uri", "mem://y"}},
+                              65),
+                          mcp::invalid_params, 65),
+                 "too many subscriptions");
+  CHECK_MENTIONS(error_of(rpc(sid, "resources/unsubscribe",
+                              {{"uri", std::string(3000, 'u')}}, 66),
+                          mcp::invalid_params, 66),
+                 "longer than 2048");
+  CAF_CHECK(member(rpc(sid, "resources/unsubscribe", {{"uri", "mem://x/3"}},
+                       67),
+                   "result")
+              .is_object());
+  CAF_CHECK(member(rpc(sid, "resources/subscribe", {{"uri", "mem://y"}}, 68),
+                   "result")
+              .is_object());
+}
+
+CAF_TEST(two host or origin fields are refused) {
+  start();
+  auto headers = client_headers();
+  headers.emplace_back("host", "evil.example");
+  auto sink = send("POST", "/mcp",
+                   rpc_request(1, "initialize",
+                               {{"protocolVersion", "2025-06-18"}})
+                     .dump(),
+                   headers);
+  CAF_CHECK_EQUAL(sink->status(), 400);
+  headers = client_headers();
+  headers.emplace_back("origin", "http://localhost:1");
+  headers.emplace_back("origin", "http://evil.example");
+  sink = send("POST", "/mcp",
+              rpc_request(1, "initialize", {{"protocolVersion", "2025-06-18"}})
+                .dump(),
+              headers);
+  CAF_CHECK_EQUAL(sink->status(), 400);
+  // An origin that only looks like a loopback one.
+  sink = send("POST", "/mcp",
+              rpc_request(1, "initialize", {{"protocolVersion", "2025-06-18"}})
+                .dump(),
+              with(client_headers(), "origin", "http://localhost:evil.example"));
+  CAF_CHECK_EQUAL(sink->status(), 403);
+}
+
 // -- batches ------------------------------------------------------------------
 
 CAF_TEST(batches of the oldest revision answer without notifications) {
@@ -1555,6 +1643,21 @@ CAF_TEST(sampling requests reach the client and its answer the owner) {
   CAF_CHECK_EQUAL(log->answers.size(), 2u);
   post(sid, reply);
   CAF_CHECK_EQUAL(log->answers.size(), 3u);
+}
+
+CAF_TEST(a client error code outside the int32 range reaches the owner as one) {
+  start();
+  auto sid = initialize("2025-06-18",
+                        {{"sampling", {{"big", std::string(1000, 'x')}}}});
+  auto sink = post(sid, tool_request(1, "sample"));
+  auto events = sink->events();
+  CAF_REQUIRE_EQUAL(events.size(), 1u);
+  post(sid, {{"jsonrpc", "2.0"},
+             {"id", member(events[0], "id")},
+             {"error", {{"code", 4294967296LL}, {"message", "denied"}}}});
+  CAF_REQUIRE_EQUAL(log->answers.size(), 1u);
+  CAF_CHECK_EQUAL(log->answers[0].error_code, mcp::internal_error);
+  CAF_CHECK_EQUAL(log->answers[0].error_message, "denied");
 }
 
 CAF_TEST(a sampling request the client never answers fails at the deadline) {

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "modules/common/json_limits.hpp"
 #include "modules/common/uri_template.hpp"
 #include "protocols/mcp/wire.hpp"
 
@@ -30,12 +31,38 @@ CAF_TEST(log levels order by severity) {
 }
 
 CAF_TEST(nesting depth counts brackets outside strings only) {
+  using modules::json_shape_problem;
+  auto too_deep = [](std::string_view x, size_t depth) {
+    return !json_shape_problem(x, depth).empty();
+  };
   CAF_CHECK(!too_deep("[[[]]]", 3));
   CAF_CHECK(too_deep("[[[[]]]]", 3));
+  CAF_CHECK_EQUAL(json_shape_problem("[[[[]]]]", 3),
+                  "the JSON nests deeper than 3 levels");
   CAF_CHECK(!too_deep(R"({"a":"[[[[[[[[","b":{"c":[1]}})", 3));
   CAF_CHECK(!too_deep(R"(["\"[[[[[["])", 1));
   CAF_CHECK(too_deep(std::string(100000, '['), 64));
   CAF_CHECK(!too_deep("]]]]}}}", 1));
+}
+
+CAF_TEST(objects with too many members are refused before parsing) {
+  using modules::json_shape_problem;
+  auto wide = [](size_t n) {
+    std::string x = "{";
+    for (size_t i = 0; i < n; ++i)
+      x += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+    return x + "}";
+  };
+  CAF_CHECK_EQUAL(json_shape_problem(wide(1000), 64), "");
+  CAF_CHECK_EQUAL(json_shape_problem(wide(1001), 64),
+                  "a JSON object has more than 1000 members");
+  // Colons in strings and members of nested objects count apart.
+  CAF_CHECK_EQUAL(json_shape_problem(R"({"a:b:c":"x:y","n":{"m":1}})", 64, 2),
+                  "");
+  CAF_CHECK_NOT_EQUAL(json_shape_problem(R"({"n":{"a":1,"b":2,"c":3}})", 64, 2), "");
+  // Long arrays are cheap to parse and pass.
+  std::string list = "[" + std::string(200000, '1') + "]";
+  CAF_CHECK_EQUAL(json_shape_problem(list, 64), "");
 }
 
 CAF_TEST(messages are told apart by their members) {
@@ -127,7 +154,17 @@ CAF_TEST(hosts and origins are reduced to their host names) {
   CAF_CHECK_EQUAL(host_of("[::1"), "");
   CAF_CHECK_EQUAL(origin_host("http://localhost:6274"), "localhost");
   CAF_CHECK_EQUAL(origin_host("https://App.Example.com"), "app.example.com");
-  CAF_CHECK_EQUAL(origin_host("http://[::1]:3000/path"), "[::1]");
+  CAF_CHECK_EQUAL(origin_host("http://[::1]:3000"), "[::1]");
+  // Nothing a browser sends: a path, a port that is none, two origins.
+  CAF_CHECK_EQUAL(origin_host("http://[::1]:3000/path"), "");
+  CAF_CHECK_EQUAL(origin_host("http://localhost:evil.example"), "");
+  CAF_CHECK_EQUAL(origin_host("http://[::1]evil.example"), "");
+  CAF_CHECK_EQUAL(origin_host("http://127.0.0.1:1,http://evil.example"), "");
+  CAF_CHECK_EQUAL(origin_host("http://localhost/ a b"), "");
+  CAF_CHECK_EQUAL(host_of("localhost:80@evil.example"), "");
+  CAF_CHECK_EQUAL(host_of("localhost:abc"), "");
+  CAF_CHECK_EQUAL(host_of("localhost:1234567"), "");
+  CAF_CHECK_EQUAL(host_of("localhost:"), "localhost");
   CAF_CHECK_EQUAL(origin_host("null"), "");
   CAF_CHECK_EQUAL(origin_host("file://x"), "");
   CAF_CHECK_EQUAL(origin_host("http://user@localhost"), "");
