@@ -22,30 +22,29 @@ std::string json_shape_problem(std::string_view text, size_t max_depth,
       continue;
     }
     switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '{':
-      case '[':
-        if (open.size() >= max_depth)
-          return "the JSON nests deeper than " + std::to_string(max_depth) +
-                 " levels";
-        open.push_back(c == '{' ? 0 : array);
-        break;
-      case '}':
-      case ']':
-        if (!open.empty())
-          open.pop_back();
-        break;
-      case ':':
-        // Each member of an object has one colon at the object's level.
-        if (!open.empty() && open.back() != array &&
-            ++open.back() > max_members)
-          return "a JSON object has more than " + std::to_string(max_members) +
-                 " members";
-        break;
-      default:
-        break;
+    case '"':
+      in_string = true;
+      break;
+    case '{':
+    case '[':
+      if (open.size() >= max_depth)
+        return "the JSON nests deeper than " + std::to_string(max_depth) +
+               " levels";
+      open.push_back(c == '{' ? 0 : array);
+      break;
+    case '}':
+    case ']':
+      if (!open.empty())
+        open.pop_back();
+      break;
+    case ':':
+      // Each member of an object has one colon at the object's level.
+      if (!open.empty() && open.back() != array && ++open.back() > max_members)
+        return "a JSON object has more than " + std::to_string(max_members) +
+               " members";
+      break;
+    default:
+      break;
     }
   }
   return {};

@@ -384,6 +384,9 @@ struct runner_state {
   struct job {
     process_spec spec;
     caf::response_promise rp;
+    /// When the job came; its time limit counts from then.
+    std::chrono::steady_clock::time_point since =
+      std::chrono::steady_clock::now();
   };
 
   size_t max_concurrent = 1;
@@ -405,6 +408,33 @@ struct runner_state {
 
 using runner_actor = caf::stateful_actor<runner_state>;
 
+void launch(runner_actor* self, runner_state::job job);
+
+/// Starts the next waiting job whose time is not up. A job's time limit
+/// counts from its arrival: one that waited it out has no caller left, and
+/// one that waited part of it gets the rest.
+void start_next(runner_actor* self) {
+  auto& st = self->state;
+  while (!st.waiting.empty()) {
+    auto next = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - next.since)
+                    .count();
+    if (waited >= static_cast<int64_t>(next.spec.timeout_ms)) {
+      process_result res;
+      res.error = "waited " + std::to_string(waited) +
+                  " ms for a free slot, longer than its time limit of " +
+                  std::to_string(next.spec.timeout_ms) + " ms";
+      next.rp.deliver(std::move(res));
+      continue;
+    }
+    next.spec.timeout_ms -= static_cast<uint32_t>(waited);
+    launch(self, std::move(next));
+    return;
+  }
+}
+
 void launch(runner_actor* self, runner_state::job job) {
   auto flag = std::make_shared<std::atomic<bool>>(false);
   self->state.running.push_back(flag);
@@ -414,11 +444,7 @@ void launch(runner_actor* self, runner_state::job job) {
     rp.deliver(std::move(res));
     auto& st = self->state;
     st.running.erase(std::find(st.running.begin(), st.running.end(), flag));
-    if (!st.waiting.empty()) {
-      auto next = std::move(st.waiting.front());
-      st.waiting.pop_front();
-      launch(self, std::move(next));
-    }
+    start_next(self);
   };
   // The program's own time limit bounds the wait: no timer needed.
   self->request(worker, caf::infinite, std::move(job.spec))
@@ -440,9 +466,10 @@ caf::behavior process_runner(runner_actor* self, size_t max_concurrent,
       auto& st = self->state;
       auto rp = self->make_response_promise();
       if (st.running.size() < st.max_concurrent) {
-        launch(self, {std::move(spec), rp});
+        launch(self, {std::move(spec), rp, std::chrono::steady_clock::now()});
       } else if (st.waiting.size() < st.max_queued) {
-        st.waiting.push_back({std::move(spec), rp});
+        st.waiting.push_back(
+          {std::move(spec), rp, std::chrono::steady_clock::now()});
       } else {
         process_result res;
         res.error = "too busy: " + std::to_string(st.running.size()) +

@@ -437,8 +437,8 @@ private:
   }
 
   /// Answers with a JSON text that is serialized already.
-  void reply_text(const reply_sink_ptr& sink, uint16_t status,
-                  std::string body, field_list headers) {
+  void reply_text(const reply_sink_ptr& sink, uint16_t status, std::string body,
+                  field_list headers) {
     http_response res;
     res.status = status;
     res.headers = std::move(headers);
@@ -683,10 +683,10 @@ private:
     if (auto problem =
           modules::json_shape_problem(req.body, cfg_.max_json_depth);
         !problem.empty())
-      return reply(sink, 400,
-                   error_response(nullptr, parse_error,
-                                  "Parse error: " + problem),
-                   headers);
+      return reply(
+        sink, 400,
+        error_response(nullptr, parse_error, "Parse error: " + problem),
+        headers);
     auto doc = json::parse(req.body, nullptr, false);
     if (doc.is_discarded())
       return reply(sink, 400,
@@ -1104,10 +1104,10 @@ private:
       if (method == "resources/subscribe") {
         if (s.subscriptions.size() >= max_subscriptions &&
             s.subscriptions.count(uri.get<std::string>()) == 0)
-          return complete(xid, error_response(
-                                 id, invalid_params,
-                                 "too many subscriptions in this session (" +
-                                   std::to_string(max_subscriptions) + ")"));
+          return complete(
+            xid, error_response(id, invalid_params,
+                                "too many subscriptions in this session (" +
+                                  std::to_string(max_subscriptions) + ")"));
         s.subscriptions.insert(uri.get<std::string>());
       } else {
         s.subscriptions.erase(uri.get<std::string>());
@@ -1153,8 +1153,8 @@ private:
           });
         });
     }
-    complete(
-      xid, error_response(id, method_not_found, "Method not found: " + shorten(method)));
+    complete(xid, error_response(id, method_not_found,
+                                 "Method not found: " + shorten(method)));
   }
 
   json list_page(const context_view* view, int which, const char* key,

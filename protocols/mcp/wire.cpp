@@ -189,8 +189,7 @@ std::string host_of(std::string_view authority) {
                      [](char c) { return c >= '0' && c <= '9'; }))
       return {};
   }
-  if (host.empty() ||
-      std::any_of(host.begin(), host.end(), [](char c) {
+  if (host.empty() || std::any_of(host.begin(), host.end(), [](char c) {
         return c == '@' || c == '/' || c == ',' || c == ' ' || c == '\t';
       }))
     return {};

@@ -1621,15 +1621,15 @@ CAF_TEST(a request must name exactly one host) {
   auto res = c.request("GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
   CAF_REQUIRE(res);
   CAF_CHECK_EQUAL(res->result_int(), 400);
-  CAF_CHECK_EQUAL(res->body(), error_json("bad_request",
-                                          "more than one Host header field"));
+  CAF_CHECK_EQUAL(res->body(),
+                  error_json("bad_request", "more than one Host header field"));
   client d{port};
   res = d.request("GET /echo HTTP/1.1\r\n\r\n");
   CAF_REQUIRE(res);
   CAF_CHECK_EQUAL(res->result_int(), 400);
-  CAF_CHECK_EQUAL(res->body(),
-                  error_json("bad_request",
-                             "an HTTP/1.1 request needs a Host header field"));
+  CAF_CHECK_EQUAL(
+    res->body(),
+    error_json("bad_request", "an HTTP/1.1 request needs a Host header field"));
   // HTTP/1.0 has no Host field to require.
   client e{port};
   res = e.request("GET /echo HTTP/1.0\r\n\r\n");

@@ -884,46 +884,45 @@ CAF_TEST(subscriptions are bounded in number and length) {
   CAF_CHECK(member(rpc(sid, "resources/subscribe", {{"uri", "mem://x/3"}}, 64),
                    "result")
               .is_object());
-  CHECK_MENTIONS(error_of(rpc(sid, "resources/subscribe", {{"uri", "mem://y"}},
-                              65),
-                          mcp::invalid_params, 65),
-                 "too many subscriptions");
+  CHECK_MENTIONS(
+    error_of(rpc(sid, "resources/subscribe", {{"uri", "mem://y"}}, 65),
+             mcp::invalid_params, 65),
+    "too many subscriptions");
   CHECK_MENTIONS(error_of(rpc(sid, "resources/unsubscribe",
                               {{"uri", std::string(3000, 'u')}}, 66),
                           mcp::invalid_params, 66),
                  "longer than 2048");
-  CAF_CHECK(member(rpc(sid, "resources/unsubscribe", {{"uri", "mem://x/3"}},
-                       67),
-                   "result")
-              .is_object());
-  CAF_CHECK(member(rpc(sid, "resources/subscribe", {{"uri", "mem://y"}}, 68),
-                   "result")
-              .is_object());
+  CAF_CHECK(
+    member(rpc(sid, "resources/unsubscribe", {{"uri", "mem://x/3"}}, 67),
+           "result")
+      .is_object());
+  CAF_CHECK(
+    member(rpc(sid, "resources/subscribe", {{"uri", "mem://y"}}, 68), "result")
+      .is_object());
 }
 
 CAF_TEST(two host or origin fields are refused) {
   start();
   auto headers = client_headers();
   headers.emplace_back("host", "evil.example");
-  auto sink = send("POST", "/mcp",
-                   rpc_request(1, "initialize",
-                               {{"protocolVersion", "2025-06-18"}})
-                     .dump(),
-                   headers);
+  auto sink = send(
+    "POST", "/mcp",
+    rpc_request(1, "initialize", {{"protocolVersion", "2025-06-18"}}).dump(),
+    headers);
   CAF_CHECK_EQUAL(sink->status(), 400);
   headers = client_headers();
   headers.emplace_back("origin", "http://localhost:1");
   headers.emplace_back("origin", "http://evil.example");
-  sink = send("POST", "/mcp",
-              rpc_request(1, "initialize", {{"protocolVersion", "2025-06-18"}})
-                .dump(),
-              headers);
+  sink = send(
+    "POST", "/mcp",
+    rpc_request(1, "initialize", {{"protocolVersion", "2025-06-18"}}).dump(),
+    headers);
   CAF_CHECK_EQUAL(sink->status(), 400);
   // An origin that only looks like a loopback one.
-  sink = send("POST", "/mcp",
-              rpc_request(1, "initialize", {{"protocolVersion", "2025-06-18"}})
-                .dump(),
-              with(client_headers(), "origin", "http://localhost:evil.example"));
+  sink = send(
+    "POST", "/mcp",
+    rpc_request(1, "initialize", {{"protocolVersion", "2025-06-18"}}).dump(),
+    with(client_headers(), "origin", "http://localhost:evil.example"));
   CAF_CHECK_EQUAL(sink->status(), 403);
 }
 
@@ -1647,8 +1646,8 @@ CAF_TEST(sampling requests reach the client and its answer the owner) {
 
 CAF_TEST(a client error code outside the int32 range reaches the owner as one) {
   start();
-  auto sid = initialize("2025-06-18",
-                        {{"sampling", {{"big", std::string(1000, 'x')}}}});
+  auto sid =
+    initialize("2025-06-18", {{"sampling", {{"big", std::string(1000, 'x')}}}});
   auto sink = post(sid, tool_request(1, "sample"));
   auto events = sink->events();
   CAF_REQUIRE_EQUAL(events.size(), 1u);

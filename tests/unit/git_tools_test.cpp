@@ -428,7 +428,8 @@ CAF_TEST(calls beyond the limit wait and calls beyond the queue are refused) {
   test::must_run({"/usr/bin/mkfifo", fifo});
   std::ofstream{repo + "/.git/config", std::ios::app}
     << "[include]\n\tpath = " << fifo << "\n";
-  // One runs, eight wait, the tenth is refused.
+  // One runs, eight wait, the tenth is refused. The eight wait out their
+  // own time limit behind the first and never run.
   auto mod = start_git(R"("timeout_ms":100,"max_concurrent":1)");
   using handle = decltype(self->request(mod, 30s, mcp_request{}));
   std::vector<handle> handles;
@@ -437,6 +438,7 @@ CAF_TEST(calls beyond the limit wait and calls beyond the queue are refused) {
       mod, 30s,
       tool_call("git-tools", "git_status", {{"repository", "demo"}})));
   int stopped = 0;
+  int waited = 0;
   int busy = 0;
   for (auto& h : handles)
     h.receive(
@@ -444,11 +446,16 @@ CAF_TEST(calls beyond the limit wait and calls beyond the queue are refused) {
         auto out = parse(res);
         if (contains(out.text, "took longer than"))
           ++stopped;
+        else if (contains(out.text, "for a free slot"))
+          ++waited;
         else if (contains(out.text, "too busy"))
           ++busy;
+        else
+          CAF_MESSAGE("unexpected answer: " << out.text);
       },
       [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
-  CAF_CHECK_EQUAL(stopped, 9);
+  CAF_CHECK_EQUAL(stopped, 1);
+  CAF_CHECK_EQUAL(waited, 8);
   CAF_CHECK_EQUAL(busy, 1);
 }
 

@@ -59,7 +59,8 @@ CAF_TEST(objects with too many members are refused before parsing) {
   // Colons in strings and members of nested objects count apart.
   CAF_CHECK_EQUAL(json_shape_problem(R"({"a:b:c":"x:y","n":{"m":1}})", 64, 2),
                   "");
-  CAF_CHECK_NOT_EQUAL(json_shape_problem(R"({"n":{"a":1,"b":2,"c":3}})", 64, 2), "");
+  CAF_CHECK_NOT_EQUAL(json_shape_problem(R"({"n":{"a":1,"b":2,"c":3}})", 64, 2),
+                      "");
   // Long arrays are cheap to parse and pass.
   std::string list = "[" + std::string(200000, '1') + "]";
   CAF_CHECK_EQUAL(json_shape_problem(list, 64), "");

@@ -296,6 +296,30 @@ CAF_TEST(the runner queues beyond its limit and refuses beyond its queue) {
   self->send_exit(runner, caf::exit_reason::user_shutdown);
 }
 
+CAF_TEST(a job that waited out its time limit in the queue never runs) {
+  test::temp_dir dir;
+  auto runner = spawn_process_runner(sys, 1, 4);
+  auto fail = [&](caf::error& err) {
+    CAF_FAIL(sys.render(err));
+  };
+  auto marker = dir.path() + "/ran";
+  auto first = self->request(runner, 10s, sh("sleep 0.5"));
+  // Its 200 ms run out while the first runs: nobody waits for it anymore.
+  auto late = self->request(runner, 10s, sh("touch " + marker, 200));
+  // This one has time left after the wait, and gets what is left.
+  auto patient = self->request(runner, 10s, sh("echo ok", 3000));
+  first.receive([](process_result& res) { CAF_CHECK(res.ok()); }, fail);
+  late.receive(
+    [](process_result& res) {
+      CAF_CHECK_NOT_EQUAL(res.error.find("for a free slot"), std::string::npos);
+    },
+    fail);
+  patient.receive([](process_result& res) { CAF_CHECK_EQUAL(res.out, "ok\n"); },
+                  fail);
+  CAF_CHECK(::access(marker.c_str(), F_OK) != 0);
+  self->send_exit(runner, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(programs die with their runner) {
   test::temp_dir dir;
   auto runner = spawn_process_runner(sys, 2, 0);
