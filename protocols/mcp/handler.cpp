@@ -321,6 +321,23 @@ private:
     }
     if (ctx_.bus)
       self_->send(ctx_.bus, subscribe_atom::value, std::string{"mcp"});
+    // Calls wait on the registry without timers of their own; should it go
+    // down, they fail at once.
+    self_->monitor(ctx_.registry);
+    self_->set_down_handler([this](caf::down_msg& msg) {
+      if (msg.source != ctx_.registry.address())
+        return;
+      log_->error("the registry is down; MCP calls fail until the node "
+                  "restarts");
+      std::vector<uint64_t> numbers;
+      for (auto& [no, c] : calls_)
+        numbers.push_back(no);
+      for (auto no : numbers)
+        if (auto call = take_call(no))
+          complete(call->exchange, error_response(call->id, internal_error,
+                                                  "the registry is down",
+                                                  {{"reason", "unavailable"}}));
+    });
     std::vector<endpoint> xs;
     for (auto method : {"POST", "GET", "DELETE", "OPTIONS"}) {
       for (auto pattern : {"/mcp", "/mcp/:context"}) {
@@ -1321,9 +1338,9 @@ private:
     }
     calls_.emplace(call_no, std::move(pc));
     ++s.in_flight;
-    // The registry answers within the call's time; ours is a safety net.
-    auto net = milliseconds{cfg_.call_timeout_ms} + std::chrono::seconds{5};
-    self_->request(ctx_.registry, net, std::move(req))
+    // The registry answers every call by its deadline, and the handler
+    // watches the registry: no timer of our own per call.
+    self_->request(ctx_.registry, caf::infinite, std::move(req))
       .then(
         [this, call_no, method](mcp_result& res) {
           auto call = take_call(call_no);

@@ -1816,6 +1816,21 @@ CAF_TEST(a call fails at once with owner_down when its owner dies) {
   CAF_CHECK_EQUAL(error_of(x, mcp::invalid_params, 2), "Unknown tool: doomed");
 }
 
+CAF_TEST(calls waiting on a registry that goes down fail at once) {
+  start();
+  auto sid = initialize();
+  auto sink = post(sid, tool_request("r-1", "doomed"));
+  CAF_CHECK(!sink->outcome());
+  // The owner holds the call; the registry goes, and no clock moves.
+  anon_send_exit(registry, caf::exit_reason::kill);
+  consume_messages();
+  CAF_REQUIRE(sink->outcome());
+  auto x = sink->rpc();
+  CHECK_MENTIONS(error_of(x, mcp::internal_error, "r-1"), "registry is down");
+  CAF_CHECK_EQUAL(member(member(member(x, "error"), "data"), "reason"),
+                  "unavailable");
+}
+
 CAF_TEST(a call fails with timeout when call_timeout_ms passes) {
   start({{"call_timeout_ms", 2000}});
   auto sid = initialize();
