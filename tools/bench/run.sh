@@ -9,9 +9,10 @@
 # and connection count, and prints a table, the median req/s per scenario and
 # the ratio node/Express. The mcp scenario starts a node with the conformance
 # context and the TypeScript peer, and sends `tools/call` of the same trivial
-# tool to each through one session, at each concurrency in turn, with
-# mcp_load.mjs. BENCH_SCENARIOS picks the scenarios (BENCH_SCENARIOS=mcp runs
-# only that one). See tools/bench/README.md for the knobs.
+# tool to each through one session, at each concurrency in turn, with wrk and
+# mcp_call.lua (or mcp_load.mjs, BENCH_MCP_CLIENT=node). BENCH_SCENARIOS picks
+# the scenarios (BENCH_SCENARIOS=mcp runs only that one). See
+# tools/bench/README.md for the knobs.
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +30,7 @@ pause="${BENCH_PAUSE:-1}"
 lookups="${BENCH_LOOKUPS:-2000000}"
 scenarios="${BENCH_SCENARIOS:-lookup health user mcp}"
 mcp_concurrency="${BENCH_MCP_CONCURRENCY:-1 10 50}"
+mcp_client="${BENCH_MCP_CLIENT:-wrk}"
 
 host=127.0.0.1
 node_pid=""
@@ -64,6 +66,8 @@ for c in $mcp_concurrency; do
     die "BENCH_MCP_CONCURRENCY: expected numbers from 1 to 1000, got '$c'"
   fi
 done
+[[ $mcp_client =~ ^(wrk|node)$ ]] \
+  || die "BENCH_MCP_CLIENT: expected wrk or node, got '$mcp_client'"
 [[ -n ${scenarios// /} ]] || die "BENCH_SCENARIOS: empty"
 for sc in $scenarios; do
   [[ $sc =~ ^(lookup|health|user|mcp)$ ]] \
@@ -79,11 +83,16 @@ http_scenarios=""
 for sc in health user; do
   wanted "$sc" && http_scenarios+="${http_scenarios:+ }$sc"
 done
+# Whether wrk is to run: for the HTTP scenarios, and as the MCP client.
+need_wrk=""
+if [[ -n $http_scenarios ]] || { wanted mcp && [[ $mcp_client == wrk ]]; }; then
+  need_wrk=1
+fi
 
 # The build's own packages come from tools/setup.sh; the benchmark adds wrk
 # and Node.js with npm, from Debian, when they are missing.
 missing=()
-if [[ -n $http_scenarios ]]; then
+if [[ -n $need_wrk ]]; then
   command -v wrk >/dev/null || missing+=(wrk)
 fi
 command -v node >/dev/null || missing+=(nodejs)
@@ -99,7 +108,7 @@ fi
 for tool in cmake node npm curl timeout; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
-if [[ -n $http_scenarios ]]; then
+if [[ -n $need_wrk ]]; then
   command -v wrk >/dev/null || die "wrk is not installed"
 fi
 
@@ -236,7 +245,7 @@ fi
 
 echo "scenarios: $scenarios"
 wrk_version=""
-if [[ -n $http_scenarios ]]; then
+if [[ -n $need_wrk ]]; then
   wrk_version="; $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)" || true
 fi
 echo "machine: $(nproc) cores; load average" \
@@ -374,8 +383,28 @@ check_mcp_servers() {
       "compare the same work"
 }
 
+# Appends a row to the MCP results and prints a progress line. Arguments:
+# concurrency, server, round, req/s, p50, p95 and p99 latency in ms, errors,
+# replies as sse/json, mean reply body in bytes, server CPU us per call, and
+# the client's and other processes' CPU in % of one core.
+mcp_row() {
+  local IFS=$'\t'
+  echo "$*" >>"$mcp_results"
+  printf '  mcp    c=%-5s %-7s round %s: %10s req/s  p99 %s ms\n' \
+    "$1" "$2" "$3" "$4" "$7"
+}
+
+# What the rest of the machine used during a run, in % of one core: the
+# machine's CPU ticks $1, less the server's ticks $2 and the client's CPU
+# seconds $3, over $4 ns of wall time.
+other_pct() {
+  awk -v all="$1" -v srv="$2" -v cl="$3" -v ns="$4" -v hz="$ticks_per_s" \
+    'BEGIN { o = 100 * ((all - srv) / hz - cl) / (ns / 1e9);
+             printf "%.0f", (o > 0 ? o : 0) }'
+}
+
 # Runs mcp_load.mjs once; appends a row to the MCP results.
-run_mcp() {
+run_mcp_node() {
   local conc=$1 server=$2 round=$3 pid=$4 url=$5
   local before after all_before all_after t0 t1 out cpu_us client_pct other
   local -a f
@@ -397,18 +426,153 @@ run_mcp() {
   cpu_us=$(((after - before) * 1000000 / ticks_per_s / (f[0] + mcp_warmup)))
   client_pct="$(awk -v c="${f[9]}" -v s="${f[10]}" \
     'BEGIN { printf "%.0f", (s > 0 ? 100 * c / s : 0) }')"
-  # What the rest of the machine used meanwhile, in % of one core: the
-  # machine's CPU time less the server's and the whole client's.
-  other="$(awk -v all=$((all_after - all_before)) -v srv=$((after - before)) \
-    -v hz="$ticks_per_s" -v cl="${f[11]}" -v ns=$((t1 - t0)) \
-    'BEGIN { o = 100 * ((all - srv) / hz - cl) / (ns / 1e9);
-             printf "%.0f", (o > 0 ? o : 0) }')"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-    "$conc" "$server" "$round" "${f[1]}" "${f[2]}" "${f[3]}" "${f[4]}" \
-    "${f[5]}" "${f[6]}/${f[7]}" "${f[8]}" "$cpu_us" "$client_pct" "$other" \
-    >>"$mcp_results"
-  printf '  mcp    c=%-5s %-7s round %s: %10s req/s  p99 %s ms\n' \
-    "$conc" "$server" "$round" "${f[1]}" "${f[4]}"
+  # The whole client process counts, its start and warm-up included.
+  other="$(other_pct $((all_after - all_before)) $((after - before)) \
+    "${f[11]}" $((t1 - t0)))"
+  mcp_row "$conc" "$server" "$round" "${f[1]}" "${f[2]}" "${f[3]}" \
+    "${f[4]}" "${f[5]}" "${f[6]}/${f[7]}" "${f[8]}" "$cpu_us" \
+    "$client_pct" "$other"
+}
+
+# The session that mcp_open opened last: its id and protocol version.
+mcp_session=""
+mcp_protocol=""
+
+# Opens a session on URL $1 with curl: initialize, then
+# notifications/initialized. Sets mcp_session and mcp_protocol.
+mcp_open() {
+  local url=$1 code head="$tmp/mcp-init.head" body="$tmp/mcp-init.body"
+  local init='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{'
+  init+='"protocolVersion":"2025-11-25","capabilities":{},'
+  init+='"clientInfo":{"name":"switchboard-bench-wrk","version":"1.0.0"}}}'
+  code="$(curl -sS --max-time 5 -D "$head" -o "$body" -w '%{http_code}' \
+    -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -d "$init" "$url")" \
+    || die "initialize failed on $url"
+  [[ $code == 200 ]] \
+    || die "initialize on $url answered HTTP $code: $(head -c 300 "$body")"
+  mcp_session="$(tr -d '\r' <"$head" \
+    | awk -F': *' 'tolower($1) == "mcp-session-id" { print $2; exit }')"
+  [[ $mcp_session =~ ^[!-~]+$ ]] \
+    || die "initialize on $url gave no usable Mcp-Session-Id"
+  [[ $(<"$body") =~ \"protocolVersion\":\"([^\"]+)\" ]] \
+    || die "initialize on $url gave no protocol version:" \
+      "$(head -c 300 "$body")"
+  mcp_protocol=${BASH_REMATCH[1]}
+  [[ $mcp_protocol =~ ^[!-~]+$ ]] \
+    || die "initialize on $url gave an unusable protocol version"
+
+  code="$(curl -sS --max-time 5 -o "$body" -w '%{http_code}' \
+    -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' \
+    -H "Mcp-Session-Id: $mcp_session" \
+    -H "MCP-Protocol-Version: $mcp_protocol" \
+    -d '{"jsonrpc":"2.0","method":"notifications/initialized"}' "$url")" \
+    || die "notifications/initialized failed on $url"
+  [[ $code =~ ^20[024]$ ]] \
+    || die "notifications/initialized on $url answered HTTP $code"
+}
+
+# Ends the session of mcp_open on URL $1; a failure changes no figure.
+mcp_close() {
+  curl -sS --max-time 5 -o /dev/null -X DELETE \
+    -H "Mcp-Session-Id: $mcp_session" \
+    -H "MCP-Protocol-Version: $mcp_protocol" "$1" || true
+}
+
+# Runs wrk with mcp_call.lua through the session of mcp_open: $1 calls in
+# flight (one connection each) for $2 against URL $3; output to file $4.
+mcp_wrk() {
+  timeout --foreground -k 5 $((duration_s + 30)) \
+    wrk -t1 -c"$1" -d"$2" --timeout 5s --latency \
+    -s "$bench_dir/mcp_call.lua" "$3" \
+    -- "$mcp_session" "$mcp_protocol" "$mcp_tool" "$mcp_args" >"$4" 2>&1
+}
+
+# The fields of the bench-result line of mcp_call.lua, by name.
+declare -A mcp_wrk_fields
+
+# Reads the bench-result line in wrk's output $1 into mcp_wrk_fields; dies
+# when a call failed, naming server $2.
+mcp_wrk_result() {
+  local out=$1 server=$2 line kv errors
+  line="$(grep -m1 '^bench-result ' "$out")" \
+    || { cat "$out" >&2; die "wrk printed no result line"; }
+  mcp_wrk_fields=()
+  for kv in ${line#bench-result }; do
+    mcp_wrk_fields[${kv%%=*}]=${kv#*=}
+  done
+  # Replies that are not a 200 with a result, and socket errors (a status
+  # of 400 or more counts among the first already).
+  errors=$((mcp_wrk_fields[bad] + mcp_wrk_fields[connect] \
+    + mcp_wrk_fields[read] + mcp_wrk_fields[write] \
+    + mcp_wrk_fields[timeout]))
+  mcp_wrk_fields[errors]=$errors
+  if ((errors > 0 || mcp_wrk_fields[requests] == 0)); then
+    cat "$out" >&2
+    die "$errors calls failed against $server (bad replies" \
+      "${mcp_wrk_fields[bad]}, socket errors connect/read/write/timeout" \
+      "${mcp_wrk_fields[connect]}/${mcp_wrk_fields[read]}/" \
+      "${mcp_wrk_fields[write]}/${mcp_wrk_fields[timeout]}); the run is" \
+      "no measurement"
+  fi
+}
+
+# CPU time (user + system) of the children this shell has waited for, in
+# clock ticks: wrk's, once it has exited.
+children_ticks() {
+  awk '{ print $16 + $17 }' "/proc/$$/stat"
+}
+
+# Runs wrk once through a session of its own, after a warm-up second in
+# it; appends a row to the MCP results.
+run_mcp_wrk() {
+  local conc=$1 server=$2 round=$3 pid=$4 url=$5
+  local before after all_before all_after cl_before cl_after t0 t1
+  local out="$tmp/mcp-$conc-$server-$round.txt"
+  local cpu_us client_s client_pct other
+  mcp_open "$url"
+  mcp_wrk "$conc" 1s "$url" "$out" \
+    || { cat "$out" >&2; die "wrk failed against $server ($url)"; }
+  mcp_wrk_result "$out" "$server"
+
+  # The measured run: wrk's CPU is what this shell's children gained.
+  before="$(cpu_ticks "$pid")"
+  all_before="$(machine_ticks)"
+  t0="$(date +%s%N)"
+  cl_before="$(children_ticks)"
+  mcp_wrk "$conc" "$duration" "$url" "$out" \
+    || { cat "$out" >&2; die "wrk failed against $server ($url)"; }
+  cl_after="$(children_ticks)"
+  t1="$(date +%s%N)"
+  after="$(cpu_ticks "$pid")"
+  all_after="$(machine_ticks)"
+  kill -0 "$pid" 2>/dev/null || die "$server died during mcp c=$conc"
+  mcp_close "$url"
+  mcp_wrk_result "$out" "$server"
+
+  cpu_us=$(((after - before) * 1000000 / ticks_per_s \
+    / mcp_wrk_fields[requests]))
+  client_s="$(awk -v t=$((cl_after - cl_before)) -v hz="$ticks_per_s" \
+    'BEGIN { printf "%.3f", t / hz }')"
+  client_pct="$(awk -v c="$client_s" -v ns=$((t1 - t0)) \
+    'BEGIN { printf "%.0f", 100 * c / (ns / 1e9) }')"
+  other="$(other_pct $((all_after - all_before)) $((after - before)) \
+    "$client_s" $((t1 - t0)))"
+  mcp_row "$conc" "$server" "$round" "${mcp_wrk_fields[rps]}" \
+    "${mcp_wrk_fields[p50_ms]}" "${mcp_wrk_fields[p95_ms]}" \
+    "${mcp_wrk_fields[p99_ms]}" "${mcp_wrk_fields[errors]}" \
+    "${mcp_wrk_fields[sse]}/${mcp_wrk_fields[json]}" \
+    "${mcp_wrk_fields[bytes]}" "$cpu_us" "$client_pct" "$other"
+}
+
+# Runs the chosen load client once; appends a row to the MCP results.
+run_mcp() {
+  if [[ $mcp_client == wrk ]]; then
+    run_mcp_wrk "$@"
+  else
+    run_mcp_node "$@"
+  fi
 }
 
 # Median of column $1 of the MCP results of concurrency $2 and server $3.
@@ -423,12 +587,15 @@ mcp_median() {
 
 report_mcp() {
   local co sv rd rps p50 p95 p99 err kinds bytes cpu client other
+  local client_name=wrk
+  [[ $mcp_client == node ]] && client_name=mcp_load.mjs
   echo
   echo "== mcp runs (tools/call $mcp_tool through one session; conc = calls"
   echo "   in flight, one connection each; sse/json = kinds of replies;"
   echo "   bytes = mean reply body; cpu = server CPU time per call;"
-  echo "   client = the load client's CPU while it measured, other = what"
-  echo "   other processes used meanwhile, both in % of one core)"
+  echo "   client = the load client's ($client_name) CPU while it measured,"
+  echo "   other = what other processes used meanwhile, both in % of one"
+  echo "   core)"
   printf '%5s %-7s %2s %10s %8s %8s %8s %6s %11s %6s %7s %7s %6s\n' \
     conc server rd "req/s" "p50 ms" "p95 ms" "p99 ms" errors "sse/json" \
     bytes "cpu us" client other
@@ -464,8 +631,8 @@ report_mcp() {
       "$ratio" "$nc" "$tc" "$cpu_ratio" "$nl" "$tl"
   done
 
-  # The load client is one node process: near a full core, it and not the
-  # server sets the pace.
+  # The load client runs on one core (a node process, or wrk's one
+  # thread): near a full core, it and not the server sets the pace.
   local busiest noisy late
   busiest="$(awk -F'\t' '$2 == "node" && $12 > m { m = $12 }
     END { print m + 0 }' "$mcp_results")"
@@ -496,8 +663,14 @@ if wanted mcp; then
   check_mcp_servers
   : >"$mcp_results"
   echo
+  if [[ $mcp_client == wrk ]]; then
+    mcp_client_name="wrk -t1 with mcp_call.lua, after 1 s of warm-up"
+  else
+    mcp_client_name="mcp_load.mjs, after $mcp_warmup warm-up calls"
+  fi
   echo "== mcp: tools/call $mcp_tool, one session per run, $duration_s s" \
-    "per run, $rounds rounds, node and TypeScript SDK in turn"
+    "per run, $rounds rounds, node and TypeScript SDK in turn;" \
+    "client $mcp_client_name"
   for conc in $mcp_concurrency; do
     for ((round = 1; round <= rounds; ++round)); do
       run_mcp "$conc" node "$round" "$mcp_node_pid" "$mcp_node_url"
