@@ -96,8 +96,12 @@ mcp_result result(const json& x) {
 }
 
 mcp_result text_result(const std::string& text, bool is_error) {
-  return tool_result(json::array({{{"type", "text"}, {"text", text}}}),
-                     is_error);
+  // The most common answer, written directly rather than as a tree.
+  mcp_result res;
+  res.result = R"({"content":[{"type":"text","text":)";
+  res.result += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  res.result += is_error ? R"(}],"isError":true})" : "}]}";
+  return res;
 }
 
 mcp_result tool_result(json content, bool is_error, json structured) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "modules/common/json_limits.hpp"
+#include "modules/common/mcp_kit.hpp"
 #include "modules/common/uri_template.hpp"
 #include "protocols/mcp/wire.hpp"
 
@@ -173,6 +174,18 @@ CAF_TEST(hosts and origins are reduced to their host names) {
   CAF_CHECK(loopback_host("[::1]"));
   CAF_CHECK(!loopback_host("localhost.evil.example"));
   CAF_CHECK(!loopback_host("127.0.0.2"));
+}
+
+CAF_TEST(a text result is the tool result of one text item) {
+  for (bool is_error : {false, true}) {
+    std::string text = "a \"quoted\" line\nand \xff";
+    auto direct = json::parse(mcp::text_result(text, is_error).result);
+    auto tree =
+      json::parse(mcp::tool_result(
+                    json::array({{{"type", "text"}, {"text", text}}}), is_error)
+                    .result);
+    CAF_CHECK_EQUAL(direct, tree);
+  }
 }
 
 CAF_TEST(uri templates match simple and reserved variables) {
