@@ -28,6 +28,8 @@ import process from 'node:process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
+import { loopbackUrl } from './loopback.mjs';
+
 const usage = `usage: sdk_client.mjs URL [--expect-pages N]
   [--context NAME --call TOOL [--args JSON]]... [--progress-context NAME]
   [--progress-tool TOOL] [--no-progress] [--timeout MS] [--deadline S]`;
@@ -115,22 +117,8 @@ function parseArgs(argv) {
     }
   }
   if (opts.url === null) failUsage('URL missing');
-  let url;
-  try {
-    url = new URL(opts.url);
-  } catch {
-    failUsage(`not a URL: ${opts.url}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    failUsage(`not an http URL: ${opts.url}`);
-  if (!isLoopback(url.hostname))
-    failUsage(`only loopback targets are allowed, not ${url.hostname}`);
-  opts.url = url;
+  opts.url = loopbackUrl(opts.url, failUsage);
   return opts;
-}
-
-function isLoopback(host) {
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 // The URL of `context`: a path segment below the MCP endpoint.

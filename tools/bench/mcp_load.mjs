@@ -24,6 +24,8 @@
 import http from 'node:http';
 import process from 'node:process';
 
+import { loopbackUrl } from '../../tests/mcp/loopback.mjs';
+
 const usage = `usage: node mcp_load.mjs URL [--tool NAME] [--args JSON] [-n N] [-c C]
          [--warmup N] [--duration S] [--timeout MS] [--json]`;
 
@@ -103,21 +105,8 @@ function parseArgs(argv) {
     }
   }
   if (opts.url === null) failUsage('URL missing');
-  let url;
-  try {
-    url = new URL(opts.url);
-  } catch {
-    failUsage(`not a URL: ${opts.url}`);
-  }
-  if (url.protocol !== 'http:') failUsage(`only http URLs are supported, not ${url.protocol}`);
-  if (!isLoopback(url.hostname))
-    failUsage(`only loopback targets are allowed, not ${url.hostname}`);
-  opts.url = url;
+  opts.url = loopbackUrl(opts.url, failUsage, ['http:']);
   return opts;
-}
-
-function isLoopback(host) {
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 // -- HTTP ---------------------------------------------------------------------
