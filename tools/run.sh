@@ -4,6 +4,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$root/tools/setup.sh"
+# The same build flags as tools/test.sh, so that switching between the two
+# rebuilds nothing.
+"$root/tools/setup.sh" -DSWITCHBOARD_ENABLE_WERROR=ON
 cd "$root"
 exec "$root/build/bin/switchboard" "$@"

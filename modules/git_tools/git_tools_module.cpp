@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 
+#include <sys/stat.h>
+
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
@@ -585,7 +587,17 @@ caf::behavior git_actor(git_actor_type* self, module_context ctx) {
       std::vector<endpoint> xs;
       if (self->state.cfg.repositories.empty())
         logger(component)->warn("no repositories configured, no tools");
-      else
+      // A repository that is not there now may come later; each call that
+      // names it says so, and the log says it at once.
+      for (auto& repo : self->state.cfg.repositories) {
+        struct stat st {};
+        auto git_dir = repo.path + "/.git";
+        if (::stat(git_dir.c_str(), &st) != 0)
+          logger(component)->warn("repository has no .git here yet name={} "
+                                  "path={}",
+                                  repo.name, repo.path);
+      }
+      if (!self->state.cfg.repositories.empty())
         for (auto& def : definitions(self->state.cfg)) {
           auto name = def["name"].get<std::string>();
           xs.push_back(mcp::tool(context, std::move(def), name, ctx.name));
