@@ -39,6 +39,11 @@ public:
   /// the dispatcher may drop the request early. Thread-safe.
   virtual bool abandoned() const noexcept { return false; }
 
+  /// Whether pieces of a stream reach the client as they come. A sink that
+  /// collects a stream to pass it on whole says no; an endless stream makes
+  /// no sense there.
+  virtual bool streams_live() const noexcept { return false; }
+
   /// Starts a response whose body follows in pieces: `head` holds status,
   /// content type, header fields and the first piece of the body. Returns
   /// false if this sink cannot stream or the client is gone.

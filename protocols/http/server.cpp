@@ -1362,6 +1362,8 @@ public:
     send(std::move(result));
   }
 
+  bool streams_live() const noexcept override { return true; }
+
   bool start_stream(http_response head) override {
     if (delivered_.exchange(true))
       return false;

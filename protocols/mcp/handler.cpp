@@ -634,6 +634,16 @@ private:
     auto s = find_session(req, sink, named, headers);
     if (s == nullptr)
       return;
+    // A port that passes requests on to this node (a joining node's) would
+    // hold the stream until it ends, which a GET stream never does.
+    if (!sink->streams_live()) {
+      headers.emplace_back("Allow", "POST, DELETE, OPTIONS");
+      return reply_error(sink, 405, transport_error,
+                         "Method Not Allowed: this port passes requests on "
+                         "and cannot hold an event stream; open it on the "
+                         "front node's port",
+                         headers);
+    }
     if (s->stream) {
       if (!s->stream->abandoned())
         return reply_error(sink, 409, transport_error,

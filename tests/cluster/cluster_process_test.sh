@@ -400,6 +400,8 @@ if start J --config "$work/empty.json" --join "127.0.0.1:$front_nport" --port 0;
   check "i: ... which serves the cluster's routes (echo of A)" 200 "$(status "http://127.0.0.1:$jport/testing/echo/via-j")"
   jsid=$(mcp_session "http://127.0.0.1:$jport/mcp/testing")
   check "i: ... and MCP through the front's handler" 32 "${#jsid}"
+  check "i: ... but no endless GET stream through it" 405 \
+    "$(status -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $jsid" "http://127.0.0.1:$jport/mcp/testing")"
   contains "i: ... a tool of A through it" '"structuredContent":{"via":"j"}' \
     "$(mcp_post "http://127.0.0.1:$jport/mcp/testing" "$jsid" '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"via":"j"}}}')"
   stop J TERM

@@ -72,6 +72,8 @@ public:
 
   bool abandoned() const noexcept override { return gone; }
 
+  bool streams_live() const noexcept override { return true; }
+
   bool start_stream(http_response x) override {
     if (outcome()) {
       breach("start_stream after an outcome");
@@ -1366,6 +1368,34 @@ CAF_TEST(content type and accept are checked with 415 and 406) {
               with(client_headers(sid), "accept",
                    "application/json;q=0, text/event-stream;q=0"));
   CAF_CHECK_EQUAL(sink->status(), 406);
+}
+
+CAF_TEST(GET through a port that collects streams answers 405) {
+  start();
+  auto sid = initialize();
+  // An actor that asks with http_request, as a joining node's link does,
+  // gets each stream collected whole: no endless GET stream there.
+  auto req = make_request("GET", "/mcp", {}, client_headers(sid));
+  auto rh = self->request(registry, caf::infinite, std::move(req));
+  consume_messages();
+  uint16_t status = 0;
+  std::string body;
+  rh.receive(
+    [&](http_response& res) {
+      status = res.status;
+      body = res.body;
+    },
+    [](caf::error&) { CAF_FAIL("no answer"); });
+  CAF_CHECK_EQUAL(status, 405);
+  CHECK_MENTIONS(body, "cannot hold an event stream");
+  // A POST through the same path works and comes back whole.
+  req = make_request("POST", "/mcp", rpc_request(1, "ping").dump(),
+                     client_headers(sid));
+  rh = self->request(registry, caf::infinite, std::move(req));
+  consume_messages();
+  rh.receive([&](http_response& res) { body = res.body; },
+             [](caf::error&) { CAF_FAIL("no answer"); });
+  CAF_CHECK_EQUAL(body, R"({"jsonrpc":"2.0","id":1,"result":{}})");
 }
 
 CAF_TEST(GET opens one event stream per session) {

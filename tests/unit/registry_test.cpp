@@ -93,6 +93,8 @@ struct stream_sink : test_sink {
   std::vector<std::string> pieces;
   bool ended = false;
 
+  bool streams_live() const noexcept override { return true; }
+
   bool start_stream(http_response x) override {
     head = std::move(x);
     return true;
