@@ -499,9 +499,8 @@ private:
   // -- dispatching ------------------------------------------------------------
 
   void dispatch(http_request&& req, completion&& done) {
-    if (pending_.size() >= opts_.max_pending && !drop_abandoned())
-      return done.fail(errc::overloaded,
-                       "too many requests are waiting; try again later");
+    if (!admitted(done))
+      return;
     auto match = http_.lookup(req.method, req.path);
     switch (match.status) {
     case lookup_status::no_route:
@@ -515,12 +514,8 @@ private:
       break;
     }
     auto& e = entries_[match.id];
-    if (e.spec.auth != auth_requirement::none)
-      // TODO: ask the auth service once one can register; until then every
-      // protected endpoint stays closed.
-      return done.fail(errc::auth_unavailable,
-                       "this endpoint requires authorization and no auth "
-                       "service is running");
+    if (!authorized(e, done, "endpoint"))
+      return;
     req.handler = e.spec.handler;
     req.params.clear();
     for (size_t i = 0; i < e.param_names.size(); ++i)
@@ -542,25 +537,44 @@ private:
   }
 
   void dispatch(mcp_request&& req, completion&& done) {
-    if (pending_.size() >= opts_.max_pending && !drop_abandoned())
-      return done.fail(errc::overloaded,
-                       "too many requests are waiting; try again later");
+    if (!admitted(done))
+      return;
     auto i = keyed_.find(key_of("mcp", req.context + "/" + req.name, req.kind));
     if (i == keyed_.end())
       return done.fail(errc::no_route, "no entry '" + req.name + "' of kind " +
                                          req.kind + " in context '" +
                                          req.context + "'");
     auto& e = entries_[i->second];
-    if (e.spec.auth != auth_requirement::none)
-      return done.fail(errc::auth_unavailable,
-                       "this entry requires authorization and no auth "
-                       "service is running");
+    if (!authorized(e, done, "entry"))
+      return;
     req.handler = e.spec.handler;
     auto timeout = opts_.request_timeout;
     if (req.timeout_ms > 0)
       timeout = std::min<decltype(timeout)>(
         std::chrono::milliseconds{req.timeout_ms}, max_call_timeout);
     forward<mcp_result>(e.owner, std::move(req), std::move(done), timeout);
+  }
+
+  /// Whether a request may wait for an owner; answers `overloaded` if not.
+  bool admitted(completion& done) {
+    if (pending_.size() < opts_.max_pending || drop_abandoned())
+      return true;
+    done.fail(errc::overloaded,
+              "too many requests are waiting; try again later");
+    return false;
+  }
+
+  /// Whether a request may reach the owner of `e`, an `endpoint` or `entry`
+  /// as `what` says; answers `auth_unavailable` if not.
+  bool authorized(const entry& e, completion& done, const char* what) {
+    if (e.spec.auth == auth_requirement::none)
+      return true;
+    // TODO: ask the auth service once one can register; until then every
+    // protected endpoint stays closed.
+    done.fail(errc::auth_unavailable,
+              std::string{"this "} + what +
+                " requires authorization and no auth service is running");
+    return false;
   }
 
   /// Sends `req` to `owner` and answers `done` with the owner's answer, or

@@ -82,34 +82,12 @@ std::string server_version() {
   return space == std::string::npos ? x : x.substr(space + 1);
 }
 
-bool context_name(const std::string& x) {
-  return !x.empty() && x.size() <= 64 &&
-         std::all_of(x.begin(), x.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_';
-         });
-}
-
 uint64_t seed() {
   uint64_t result = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&result), sizeof(result)) !=
       1)
     result = static_cast<uint64_t>(
       std::chrono::steady_clock::now().time_since_epoch().count());
-  return result;
-}
-
-std::string random_id() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
-    return {};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string result;
-  result.reserve(32);
-  for (auto b : bytes) {
-    result += hex[b >> 4];
-    result += hex[b & 0xf];
-  }
   return result;
 }
 
@@ -123,6 +101,14 @@ std::string to_hex(const std::string& x) {
     result += hex[b & 0xf];
   }
   return result;
+}
+
+std::string random_id() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    return {};
+  return to_hex(
+    std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
 
 std::optional<std::string> from_hex(const std::string& x) {
@@ -169,14 +155,6 @@ json notification(const std::string& method, json params) {
   if (!params.is_null())
     x["params"] = std::move(params);
   return x;
-}
-
-/// One Server-Sent Event carrying the JSON text `x`.
-std::string event_of(const std::string& x) {
-  std::string result = "event: message\ndata: ";
-  result += x;
-  result += "\n\n";
-  return result;
 }
 
 // -- state --------------------------------------------------------------------
@@ -440,26 +418,20 @@ private:
   /// Answers a request outside JSON-RPC processing.
   void reply(const reply_sink_ptr& sink, uint16_t status, const json& body,
              field_list headers = {}) {
-    http_response res;
-    res.status = status;
-    res.headers = std::move(headers);
-    if (body.is_null()) {
-      res.content_type.clear();
-    } else {
-      res.body = dump(body);
-    }
-    dispatch_result result;
-    result.response = std::move(res);
-    sink->deliver(std::move(result));
+    reply_text(sink, status, body.is_null() ? std::string{} : dump(body),
+               std::move(headers));
   }
 
-  /// Answers with a JSON text that is serialized already.
+  /// Answers with a JSON text that is serialized already; an empty body
+  /// goes without a content type.
   void reply_text(const reply_sink_ptr& sink, uint16_t status, std::string body,
                   field_list headers) {
     http_response res;
     res.status = status;
     res.headers = std::move(headers);
     res.body = std::move(body);
+    if (res.body.empty())
+      res.content_type.clear();
     dispatch_result result;
     result.response = std::move(res);
     sink->deliver(std::move(result));
@@ -540,7 +512,7 @@ private:
       named = *by_path;
     else if (by_header != nullptr)
       named = *by_header;
-    if (!named.empty() && !context_name(named))
+    if (!named.empty() && !valid_context_name(named))
       return reply_error(sink, 404, transport_error,
                          "Not Found: no context may be named '" + named +
                            "'; names have 1 to 64 characters a-z, 0-9, '-' "
@@ -570,13 +542,7 @@ private:
                            "Last-Event-ID, X-MCP-Context");
       headers.emplace_back("Access-Control-Max-Age", "86400");
     }
-    http_response res;
-    res.status = 204;
-    res.content_type.clear();
-    res.headers = std::move(headers);
-    dispatch_result result;
-    result.response = std::move(res);
-    sink->deliver(std::move(result));
+    reply_text(sink, 204, {}, std::move(headers));
   }
 
   /// Finds the session that a request names; answers 400 or 404 and
@@ -957,7 +923,7 @@ private:
     head.headers.emplace_back("Cache-Control", "no-cache");
     // Answers that are ready already go first.
     for (auto& x : ex.responses)
-      head.body += event_of(x);
+      head.body += sse_event_text(x);
     ex.responses.clear();
     if (!ex.sink->start_stream(std::move(head)))
       return false;
@@ -977,7 +943,7 @@ private:
       return;
     auto& ex = i->second;
     if (ex.streaming)
-      ex.sink->write(event_of(response));
+      ex.sink->write(sse_event_text(response));
     else
       ex.responses.push_back(std::move(response));
     if (ex.outstanding > 0 && --ex.outstanding == 0)

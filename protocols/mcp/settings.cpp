@@ -5,18 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/settings_reader.hpp"
+#include "protocols/mcp/wire.hpp"
 
 namespace sb::mcp {
 
 namespace {
-
-bool context_name(const std::string& x) {
-  return !x.empty() && x.size() <= 64 &&
-         std::all_of(x.begin(), x.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_';
-         });
-}
 
 std::string read_list(const nlohmann::json& x, const std::string& key,
                       std::vector<std::string>& out) {
@@ -60,7 +53,7 @@ std::string parse_settings(const std::string& text, settings& out) {
   for (auto& [key, val] : doc.items()) {
     std::string err;
     if (key == "default_context") {
-      if (!val.is_string() || !context_name(val.get<std::string>()))
+      if (!val.is_string() || !valid_context_name(val.get<std::string>()))
         err = key + ": expected a context name of 1 to 64 characters a-z, "
                     "0-9, '-' or '_'";
       else

@@ -49,6 +49,14 @@ bool supported_version(std::string_view x) {
   return std::find(xs.begin(), xs.end(), x) != xs.end();
 }
 
+bool valid_context_name(std::string_view x) {
+  return !x.empty() && x.size() <= 64 &&
+         std::all_of(x.begin(), x.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+         });
+}
+
 bool batches_allowed(std::string_view version) {
   return version == "2025-03-26";
 }
@@ -122,11 +130,15 @@ std::string dump(const json& x) {
   return x.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string sse_event(const json& x) {
+std::string sse_event_text(std::string_view x) {
   std::string result = "event: message\ndata: ";
-  result += dump(x);
+  result += x;
   result += "\n\n";
   return result;
+}
+
+std::string sse_event(const json& x) {
+  return sse_event_text(dump(x));
 }
 
 accepted parse_accept(const std::string* value) {

@@ -27,6 +27,9 @@ inline constexpr const char* fallback_version = "2025-03-26";
 
 bool supported_version(std::string_view x);
 
+/// Whether `x` can name a context: 1 to 64 characters a-z, 0-9, `-`, `_`.
+bool valid_context_name(std::string_view x);
+
 /// Whether `x` is a revision that accepts JSON-RPC batches.
 bool batches_allowed(std::string_view version);
 
@@ -57,6 +60,10 @@ message_kind classify(const json& x, std::string& why);
 /// Serializes `x` as JSON text; bad UTF-8 in strings is replaced rather than
 /// throwing.
 std::string dump(const json& x);
+
+/// One Server-Sent Event of type `message` carrying the one-line JSON text
+/// `x`.
+std::string sse_event_text(std::string_view x);
 
 /// One Server-Sent Event of type `message` carrying `x`.
 std::string sse_event(const json& x);
