@@ -9,6 +9,11 @@ namespace sb::mcp {
 
 namespace {
 
+/// `x` as JSON text; bad UTF-8 in strings is replaced rather than thrown at.
+std::string text_of(const json& x) {
+  return x.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 endpoint make_entry(const char* kind, const std::string& context,
                     const std::string& name, const json& definition,
                     std::string handler, std::string module) {
@@ -18,8 +23,7 @@ endpoint make_entry(const char* kind, const std::string& context,
   result.pattern = context + "/" + name;
   result.handler = std::move(handler);
   result.module = std::move(module);
-  result.detail =
-    definition.dump(-1, ' ', false, json::error_handler_t::replace);
+  result.detail = text_of(definition);
   return result;
 }
 
@@ -91,7 +95,7 @@ json template_values(const mcp_request& call) {
 
 mcp_result result(const json& x) {
   mcp_result res;
-  res.result = x.dump(-1, ' ', false, json::error_handler_t::replace);
+  res.result = text_of(x);
   return res;
 }
 
@@ -99,7 +103,7 @@ mcp_result text_result(const std::string& text, bool is_error) {
   // The most common answer, written directly rather than as a tree.
   mcp_result res;
   res.result = R"({"content":[{"type":"text","text":)";
-  res.result += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  res.result += text_of(json(text));
   res.result += is_error ? R"(}],"isError":true})" : "}]}";
   return res;
 }
@@ -126,7 +130,7 @@ mcp_result error(int32_t code, const std::string& message, const json& data) {
   res.error_code = code;
   res.error_message = message;
   if (!data.is_null())
-    res.error_data = data.dump(-1, ' ', false, json::error_handler_t::replace);
+    res.error_data = text_of(data);
   return res;
 }
 
@@ -139,9 +143,8 @@ void progress(const mcp_request& call, double progress,
     x["total"] = *total;
   if (!message.empty())
     x["message"] = message;
-  caf::anon_send(call.peer, mcp_notice{call.call, "notifications/progress",
-                                       x.dump(-1, ' ', false,
-                                              json::error_handler_t::replace)});
+  caf::anon_send(call.peer,
+                 mcp_notice{call.call, "notifications/progress", text_of(x)});
 }
 
 void log(const mcp_request& call, const std::string& level, const json& data,
@@ -151,9 +154,8 @@ void log(const mcp_request& call, const std::string& level, const json& data,
   json x = {{"level", level}, {"data", data}};
   if (!logger.empty())
     x["logger"] = logger;
-  caf::anon_send(call.peer, mcp_notice{call.call, "notifications/message",
-                                       x.dump(-1, ' ', false,
-                                              json::error_handler_t::replace)});
+  caf::anon_send(call.peer,
+                 mcp_notice{call.call, "notifications/message", text_of(x)});
 }
 
 void updated(const caf::actor& bus, const std::string& context,
