@@ -3,11 +3,17 @@
 #include "caf/send.hpp"
 
 #include "actors/atoms.hpp"
+#include "modules/common/json_text.hpp"
 #include "modules/common/uri_template.hpp"
 
 namespace sb::mcp {
 
 namespace {
+
+/// How deep `parse` reads; the text comes from the node, but a tree deeper
+/// than this is not one any module needs.
+constexpr size_t parse_depth = 512;
+constexpr size_t parse_members = static_cast<size_t>(-1);
 
 /// `x` as JSON text; bad UTF-8 in strings is replaced rather than thrown at.
 std::string text_of(const json& x) {
@@ -67,7 +73,10 @@ endpoint prompt(const std::string& context, json definition,
 }
 
 json parse(const std::string& text) {
-  return json::parse(text, nullptr, false);
+  json x;
+  if (!modules::read_json(text, x, parse_depth, parse_members).empty())
+    return json(json::value_t::discarded);
+  return x;
 }
 
 json params(const mcp_request& call) {
@@ -103,7 +112,7 @@ mcp_result text_result(const std::string& text, bool is_error) {
   // The most common answer, written directly rather than as a tree.
   mcp_result res;
   res.result = R"({"content":[{"type":"text","text":)";
-  res.result += text_of(json(text));
+  modules::append_json_string(res.result, text);
   res.result += is_error ? R"(}],"isError":true})" : "}]}";
   return res;
 }

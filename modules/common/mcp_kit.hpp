@@ -130,7 +130,7 @@ auto ask(Self* self, const mcp_request& call, const std::string& method,
 }
 
 /// Parses the result text of an answer; a discarded (invalid) value on
-/// bad text.
+/// bad text, or on text nested deeper than 512 levels.
 json parse(const std::string& text);
 
 /// Tells clients subscribed to `uri` in `context` that the resource changed.

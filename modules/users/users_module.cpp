@@ -13,8 +13,8 @@
 #include "actors/messages.hpp"
 #include "actors/module.hpp"
 #include "actors/settings_reader.hpp"
-#include "modules/common/json_limits.hpp"
 #include "modules/common/json_reply.hpp"
+#include "modules/common/json_text.hpp"
 
 namespace sb::modules::users {
 
@@ -175,11 +175,8 @@ private:
         ct && !is_json_media_type(*ct))
       return error_reply(415, "unsupported_media_type",
                          "send the body as application/json");
-    if (auto problem = json_shape_problem(req.body, 32); !problem.empty())
+    if (auto problem = read_json(req.body, out, 32); !problem.empty())
       return error_reply(400, "bad_request", problem);
-    out = json::parse(req.body, nullptr, false);
-    if (out.is_discarded())
-      return error_reply(400, "bad_request", "the body is not valid JSON");
     if (!out.is_object())
       return error_reply(400, "bad_request", "the body must be a JSON object");
     return std::nullopt;

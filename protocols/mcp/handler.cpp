@@ -23,7 +23,7 @@
 #include "actors/log.hpp"
 #include "actors/mcp_messages.hpp"
 #include "actors/registry.hpp"
-#include "modules/common/json_limits.hpp"
+#include "modules/common/json_text.hpp"
 #include "modules/common/uri_template.hpp"
 #include "protocols/mcp/schema.hpp"
 #include "protocols/mcp/settings.hpp"
@@ -673,20 +673,13 @@ private:
                          "Not Acceptable: the client must accept "
                          "application/json or text/event-stream",
                          headers);
-    if (auto problem =
-          modules::json_shape_problem(req.body, cfg_.max_json_depth);
+    json doc;
+    if (auto problem = modules::read_json(req.body, doc, cfg_.max_json_depth);
         !problem.empty())
       return reply(
         sink, 400,
         error_response(nullptr, parse_error, "Parse error: " + problem),
         headers);
-    auto doc = json::parse(req.body, nullptr, false);
-    if (doc.is_discarded())
-      return reply(sink, 400,
-                   error_response(nullptr, parse_error,
-                                  "Parse error: the body is not valid JSON "
-                                  "(or not valid UTF-8)"),
-                   headers);
     bool batch = doc.is_array();
     if (batch && doc.empty())
       return reply(sink, 400,
@@ -1401,7 +1394,7 @@ private:
         res.result.find_first_of("\r\n") == std::string::npos) {
       auto first = res.result.find_first_not_of(" \t");
       if (first != std::string::npos && res.result[first] == '{' &&
-          json::accept(res.result))
+          modules::is_json(res.result))
         return splice_result(id, res.result);
     }
     auto result = json::parse(res.result, nullptr, false);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "modules/common/json_text.hpp"
+
 namespace sb::mcp {
 
 namespace {
@@ -127,7 +129,7 @@ message_kind classify(const json& x, std::string& why) {
 }
 
 std::string dump(const json& x) {
-  return x.dump(-1, ' ', false, json::error_handler_t::replace);
+  return modules::write_json(x);
 }
 
 std::string sse_event_text(std::string_view x) {
