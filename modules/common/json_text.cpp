@@ -23,7 +23,8 @@ constexpr bool special(unsigned char c) {
 
 struct byte_table {
   bool special[256];
-  constexpr byte_table() : special() {
+  constexpr byte_table()
+      : special() {
     for (int i = 0; i < 256; ++i)
       special[i] = modules::special(static_cast<unsigned char>(i));
   }
@@ -59,9 +60,8 @@ size_t utf8_length(const unsigned char* p, const unsigned char* end) {
       return 0;
     auto lo = c == 0xF0 ? 0x90 : 0x80;
     auto hi = c == 0xF4 ? 0x8F : 0xBF;
-    return in(p[1], lo, hi) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF)
-             ? 4
-             : 0;
+    return in(p[1], lo, hi) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4
+                                                                            : 0;
   }
   return 0;
 }
@@ -92,11 +92,11 @@ public:
   using slot = std::conditional_t<Build, json, char>;
 
   reader(std::string_view text, size_t max_depth, size_t max_members)
-    : begin_(text.data()),
-      p_(text.data()),
-      end_(text.data() + text.size()),
-      max_depth_(max_depth),
-      max_members_(max_members) {
+      : begin_(text.data())
+      , p_(text.data())
+      , end_(text.data() + text.size())
+      , max_depth_(max_depth)
+      , max_members_(max_members) {
     // No text is empty string data: reading stops at once.
     if (begin_ == nullptr)
       begin_ = p_ = end_ = "";
@@ -115,9 +115,7 @@ public:
     return true;
   }
 
-  std::string& error() {
-    return error_;
-  }
+  std::string& error() { return error_; }
 
 private:
   bool fail(const char* what) {

@@ -27,8 +27,7 @@ namespace sb::modules {
 /// Duplicate member names keep their first place and their last value, and
 /// numbers too large for any type (1e400) are errors, as with nlohmann.
 std::string read_json(std::string_view text, nlohmann::ordered_json& out,
-                      size_t max_depth,
-                      size_t max_members = max_json_members);
+                      size_t max_depth, size_t max_members = max_json_members);
 
 /// Whether `text` is one valid JSON value nested at most `max_depth` deep,
 /// checked like `read_json` without building anything.

@@ -12,9 +12,9 @@
 using json = nlohmann::ordered_json;
 using sb::modules::append_json;
 using sb::modules::append_json_string;
-using sb::modules::write_json;
 using sb::modules::is_json;
 using sb::modules::read_json;
+using sb::modules::write_json;
 
 namespace {
 
@@ -39,20 +39,25 @@ bool agree(const std::string& text) {
   bool accepted = is_json(text, 10000);
   if (got == expected && accepted == (expected != "error"))
     return true;
-  CAF_MESSAGE("disagreement on " << json(text).dump(
-                -1, ' ', false, json::error_handler_t::replace)
-                                 << ": nlohmann " << expected << ", ours "
-                                 << got << ", is_json " << accepted);
+  CAF_MESSAGE("disagreement on "
+              << json(text).dump(-1, ' ', false, json::error_handler_t::replace)
+              << ": nlohmann " << expected << ", ours " << got << ", is_json "
+              << accepted);
   return false;
 }
 
 /// A random JSON value, at most `depth` deep.
 json random_value(std::mt19937_64& rng, int depth) {
-  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+  auto pick = [&](int n) {
+    return static_cast<int>(rng() % n);
+  };
   auto random_string = [&] {
     static const std::vector<std::string> pieces = {
-      "a", "Z", " ", "\"", "\\", "/", "\n", "\t", "\x01", "\x1f", "\x7f",
-      "é", "€", "😀", "\xf4\x8f\xbf\xbf", "key", ":", ",", "{", "]", "0"};
+      "a",    "Z",  " ",  "\"",   "\\",
+      "/",    "\n", "\t", "\x01", "\x1f",
+      "\x7f", "é",  "€",  "😀",    "\xf4\x8f\xbf\xbf",
+      "key",  ":",  ",",  "{",    "]",
+      "0"};
     std::string s;
     for (int i = pick(6); i > 0; --i)
       s += pieces[pick(static_cast<int>(pieces.size()))];
@@ -254,8 +259,8 @@ CAF_TEST(depth and members are limited as the text is read) {
   auto members = [](size_t n) {
     std::string text = "{";
     for (size_t i = 0; i < n; ++i)
-      text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" +
-              std::to_string(i);
+      text +=
+        (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
     return text + "}";
   };
   CAF_CHECK_EQUAL(read_json(members(5), x, 64, 5), "");
@@ -316,10 +321,12 @@ CAF_TEST(strings are written as the general writer writes them) {
   }
 }
 
-CAF_TEST(bytes that are not UTF-8 become replacement characters) {
+CAF_TEST(bytes that are not UTF - 8 become replacement characters) {
   std::string out = "x";
-  append_json_string(out, "a\xff" "b\xc3");
-  CAF_CHECK_EQUAL(out, "x\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\"");
+  append_json_string(out, "a\xff"
+                          "b\xc3");
+  CAF_CHECK_EQUAL(out, "x\"a\xEF\xBF\xBD"
+                       "b\xEF\xBF\xBD\"");
   CAF_CHECK(is_json(out.substr(1)));
   out.clear();
   append_json_string(out, std::string("\0\x1f\"\\", 4));
