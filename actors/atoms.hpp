@@ -40,5 +40,8 @@ using peer_atom = caf::atom_constant<caf::atom("sb_peer")>;
 using relay_atom = caf::atom_constant<caf::atom("sb_relay")>;
 /// Asks for the nodes that joined this one.
 using nodes_atom = caf::atom_constant<caf::atom("sb_nodes")>;
+/// Makes an actor the node's auth service (sent to the registry), or asks
+/// the registry for the one there is.
+using auth_service_atom = caf::atom_constant<caf::atom("sb_authsvc")>;
 
 } // namespace sb

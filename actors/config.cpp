@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -226,6 +227,96 @@ std::string node_config::effective_name() const {
   return std::string{host} + ":" + std::to_string(getpid());
 }
 
+std::string node_config::effective_public_url() const {
+  if (!public_url.empty()) {
+    auto url = public_url;
+    while (!url.empty() && url.back() == '/')
+      url.pop_back();
+    return url;
+  }
+  if (port == 0)
+    return {};
+  auto host = bind.find(':') != std::string::npos ? "[" + bind + "]" : bind;
+  return "http://" + host + ":" + std::to_string(port);
+}
+
+bool is_loopback_address(const std::string& address) {
+  in_addr v4;
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, address.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6) ||
+           (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+  return false;
+}
+
+std::string check_public_url(const std::string& url, const std::string& key) {
+  auto bad = [&](const std::string& why) {
+    return key + ": '" + url + "' " + why;
+  };
+  std::string_view rest = url;
+  if (rest.compare(0, 8, "https://") == 0)
+    rest.remove_prefix(8);
+  else if (rest.compare(0, 7, "http://") == 0)
+    rest.remove_prefix(7);
+  else
+    return bad("is not an http or https URL (e.g. https://node.example)");
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  auto path =
+    slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  if (authority.empty())
+    return bad("names no host");
+  if (authority.find('@') != std::string_view::npos)
+    return bad("holds a user name; the public URL takes none");
+  std::string_view host = authority;
+  std::string_view port;
+  if (host.front() == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos)
+      return bad("has an IPv6 address without its closing ']'");
+    auto inside = std::string{host.substr(1, close - 1)};
+    in6_addr v6;
+    if (inet_pton(AF_INET6, inside.c_str(), &v6) != 1)
+      return bad("has a bracketed host that is not an IPv6 address");
+    auto after = host.substr(close + 1);
+    if (!after.empty() && after.front() != ':')
+      return bad("has text after its IPv6 address");
+    if (!after.empty())
+      port = after.substr(1);
+    host = host.substr(0, close + 1);
+  } else if (auto colon = host.find(':'); colon != std::string_view::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+    if (host.empty())
+      return bad("names no host");
+  }
+  if (host.front() != '[')
+    for (auto c : host)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.')
+        return bad("has a host with a character other than letters, digits, "
+                   "'-' and '.'");
+  if (authority.find(':') != std::string_view::npos && host.front() != '[' &&
+      port.empty())
+    return bad("has an empty port");
+  if (!port.empty()) {
+    unsigned long n = 0;
+    for (auto c : port) {
+      if (!std::isdigit(static_cast<unsigned char>(c)) || n > 65535)
+        return bad("has a port that is not a number from 1 to 65535");
+      n = n * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (n == 0 || n > 65535)
+      return bad("has a port that is not a number from 1 to 65535");
+  }
+  for (auto c : path)
+    if (c == '?' || c == '#' || c <= ' ' || c >= 0x7f)
+      return bad("has a query, a fragment or a character that needs "
+                 "encoding; the public URL is scheme, host, port and path");
+  return {};
+}
+
 std::string parse_host_port(const std::string& str, const std::string& key,
                             std::string& host, uint16_t& port) {
   auto bad = [&] {
@@ -281,6 +372,11 @@ std::string apply_config_text(const std::string& text,
     } else if (key == "port") {
       err = read_uint(val, key, 0, 65535, cfg.port);
       cfg.port_set = err.empty();
+    } else if (key == "public_url") {
+      if (!val.is_string())
+        err = "public_url: expected a URL such as https://switchboard.example";
+      else if (err = check_public_url(val.get<std::string>(), key); err.empty())
+        cfg.public_url = val.get<std::string>();
     } else if (key == "publish") {
       err = read_publish(val, cfg.cluster);
     } else if (key == "join") {
@@ -348,6 +444,13 @@ std::string apply_config_text(const std::string& text,
 std::string check_config(const node_config& cfg, const factory_table& table) {
   if (auto err = check_cluster(cfg.cluster); !err.empty())
     return err;
+  // Tokens and login links name the public URL: on a port that others can
+  // reach, it must be https (TLS ends at a proxy in front of the node).
+  if (!cfg.protocols.empty() && !is_loopback_address(cfg.bind) &&
+      cfg.public_url.compare(0, 8, "https://") != 0)
+    return "public_url: a node bound to " + cfg.bind +
+           ", which is not a loopback address, needs an https public_url "
+           "(TLS ends at a proxy in front of it)";
   auto known_modules = [&] {
     std::string out;
     for (auto& x : table.modules)
@@ -397,7 +500,7 @@ command_line parse_command_line(int argc, const char* const* argv,
                                 const program_info& program) {
   static const char* value_options[] = {"config",  "port",      "bind",
                                         "modules", "log-level", "publish",
-                                        "join",    "name"};
+                                        "join",    "name",      "public-url"};
   auto takes_value = [](const std::string& name) {
     return std::find_if(std::begin(value_options), std::end(value_options),
                         [&](const char* x) { return name == x; }) !=
@@ -504,6 +607,10 @@ command_line parse_command_line(int argc, const char* const* argv,
                                      cfg.cluster.join_port);
           !err.empty())
         return fail(err);
+    } else if (name == "public-url") {
+      if (auto err = check_public_url(value, "--public-url"); !err.empty())
+        return fail(err);
+      cfg.public_url = value;
     } else if (name == "name") {
       if (!valid_node_name(value))
         return fail("--name: expected a name of 1 to 128 visible characters");
@@ -545,6 +652,8 @@ std::string usage(const factory_table& table, const program_info& program) {
       "  --port N           HTTP port, 0 picks a free one (default: 8080; a\n"
       "                     node that joins another opens none unless set)\n"
       "  --bind ADDR        address to listen on (default: 127.0.0.1)\n"
+      "  --public-url URL   the node's external URL, issuer of its tokens\n"
+      "                     (default: http://BIND:PORT; https off loopback)\n"
       "  --modules A,B      modules to run, replacing the config's list\n"
       "  --publish PORT     let other nodes join this one on PORT (0 picks a\n"
       "                     free one), on 127.0.0.1 unless publish.bind says\n";

@@ -59,6 +59,11 @@ struct node_config {
   std::string source;
   std::string bind = "127.0.0.1";
   uint16_t port = 8080;
+  /// The node's external URL (scheme, host, optional port and path, no
+  /// trailing slash): the issuer of its tokens and the base of its resource
+  /// identifiers and metadata URLs. Empty for `http://<bind>:<port>`. A node
+  /// bound to an address other than loopback needs an https URL here.
+  std::string public_url;
   /// Whether the config file or the command line set `port`. A node that
   /// joins another opens no port unless asked to.
   bool port_set = false;
@@ -88,6 +93,10 @@ struct node_config {
 
   /// `cluster.name` with the empty default resolved.
   std::string effective_name() const;
+
+  /// `public_url`, or `http://<bind>:<port>` without one; empty when that
+  /// port is 0 (the real one is known once the port is bound).
+  std::string effective_public_url() const;
 };
 
 /// What the command line asks for.
@@ -131,6 +140,14 @@ std::string apply_config_text(const std::string& text,
 /// Checks that every module and protocol exists in `table` and that their
 /// settings are valid; returns an error naming the key, or empty.
 std::string check_config(const node_config& cfg, const factory_table& table);
+
+/// Checks a public URL as `public_url` takes it: `http` or `https`, a host,
+/// an optional port and path, nothing else; returns an error that starts
+/// with `key`, or an empty string.
+std::string check_public_url(const std::string& url, const std::string& key);
+
+/// Whether `address` (an IPv4 or IPv6 literal) is a loopback address.
+bool is_loopback_address(const std::string& address);
 
 /// Splits `HOST:PORT` (or `[IPv6]:PORT`); returns an error that starts with
 /// `key`, or an empty string.

@@ -30,6 +30,10 @@ struct module_context {
   caf::actor node;
   /// The module's section of `settings` as a JSON object text.
   std::string settings = "{}";
+  /// The node's external URL (`node_config::effective_public_url`); empty
+  /// while unknown, until the node serves on a port it picked: then the
+  /// node's status (`status_atom`) has the address.
+  std::string public_url;
 };
 
 /// What a protocol handler gets when the node spawns it.

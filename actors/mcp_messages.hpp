@@ -10,6 +10,8 @@
 #include "caf/actor.hpp"
 #include "caf/meta/type_name.hpp"
 
+#include "actors/auth_messages.hpp"
+
 namespace sb {
 
 namespace mcp {
@@ -57,13 +59,16 @@ struct mcp_request {
   uint32_t timeout_ms = 0;
   /// Set by the registry: the `handler` of the matched endpoint.
   std::string handler;
+  /// Whom the client's token speaks for, as the auth service found when the
+  /// MCP handler asked (`mcp_access`); empty in a context that needs none.
+  principal who;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, mcp_request& x) {
   return f(caf::meta::type_name("sb.mcp_request"), x.context, x.kind, x.name,
            x.method, x.params, x.session, x.peer, x.call, x.timeout_ms,
-           x.handler);
+           x.handler, x.who);
 }
 
 /// The answer to an `mcp_request` or `mcp_ask`: a JSON-RPC result, or a

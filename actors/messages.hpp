@@ -12,13 +12,14 @@
 
 #include "caf/meta/type_name.hpp"
 
+#include "actors/auth_messages.hpp"
 #include "actors/errc.hpp"
 
 namespace sb {
 
 /// Version of the message types below. Nodes of another version refuse each
 /// other.
-constexpr uint32_t wire_version = 2;
+constexpr uint32_t wire_version = 3;
 
 /// A name and a value, used for headers, query and path parameters.
 using field = std::pair<std::string, std::string>;
@@ -111,13 +112,16 @@ struct http_request {
   std::string handler;
   /// Set by the registry: the matched path parameters, by name.
   field_list params;
+  /// Set by the registry for an endpoint that requires a token: whom the
+  /// auth service found the token to speak for.
+  principal who;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_request& x) {
   return f(caf::meta::type_name("sb.http_request"), x.method, x.target, x.path,
            x.query, x.headers, x.body, x.request_id, x.remote, x.handler,
-           x.params);
+           x.params, x.who);
 }
 
 /// The answer of an endpoint owner.
@@ -179,12 +183,14 @@ struct node_status {
   /// Milliseconds since the node started.
   int64_t uptime_ms = 0;
   std::vector<module_info> modules;
+  /// Addresses the node serves on, comma-separated; empty until it serves.
+  std::string address;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("sb.node_status"), x.state, x.uptime_ms,
-           x.modules);
+           x.modules, x.address);
 }
 
 /// Event published on topic `routes` whenever endpoints come or go.

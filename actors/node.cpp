@@ -29,6 +29,10 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<node_status>("sb.node_status");
   cfg.add_message_type<routes_changed>("sb.routes_changed");
   cfg.add_message_type<module_changed>("sb.module_changed");
+  cfg.add_message_type<principal>("sb.principal");
+  cfg.add_message_type<auth_check>("sb.auth_check");
+  cfg.add_message_type<auth_verdict>("sb.auth_verdict");
+  cfg.add_message_type<mcp_access>("sb.mcp_access");
   cfg.add_message_type<mcp_request>("sb.mcp_request");
   cfg.add_message_type<mcp_result>("sb.mcp_result");
   cfg.add_message_type<mcp_notice>("sb.mcp_notice");

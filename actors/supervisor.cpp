@@ -103,6 +103,7 @@ private:
       slot.ctx.bus = bus_;
       slot.ctx.node = caf::actor_cast<caf::actor>(self_);
       slot.ctx.settings = cfg_.settings_of(name);
+      slot.ctx.public_url = cfg_.effective_public_url();
       slot.info.name = name;
       modules_.push_back(std::move(slot));
     }
@@ -267,6 +268,9 @@ private:
                          .count();
     for (auto& slot : modules_)
       result.modules.push_back(slot.info);
+    for (auto& p : protocols_)
+      if (!p.address.empty())
+        result.address += (result.address.empty() ? "" : ",") + p.address;
     return result;
   }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/auth_messages.hpp"
 #include "actors/config.hpp"
 
 using namespace sb;
@@ -290,4 +291,54 @@ CAF_TEST(a program may start from defaults of its own) {
     CAF_CHECK_NOT_EQUAL(y.error.find("not an option of switchboard-demo"),
                         std::string::npos);
   }
+}
+
+CAF_TEST(
+  the public URL defaults to the bound address and must be https off loopback) {
+  node_config cfg;
+  CAF_CHECK_EQUAL(cfg.effective_public_url(), "http://127.0.0.1:8080");
+  cfg.bind = "::1";
+  CAF_CHECK_EQUAL(cfg.effective_public_url(), "http://[::1]:8080");
+  cfg.port = 0;
+  CAF_CHECK_EQUAL(cfg.effective_public_url(), "");
+  cfg.public_url = "https://node.example/base/";
+  CAF_CHECK_EQUAL(cfg.effective_public_url(), "https://node.example/base");
+  auto x = parse({"--public-url", "https://node.example:8443/sb"});
+  CAF_REQUIRE_EQUAL(x.action, command_line::run);
+  CAF_CHECK_EQUAL(x.config.public_url, "https://node.example:8443/sb");
+  // Off loopback, plain http (or none) is refused; https passes.
+  CAF_CHECK(starts(parse({"--bind", "0.0.0.0"}), "public_url: a node bound"));
+  CAF_CHECK(starts(parse({"--bind", "::", "--public-url", "http://x.example"}),
+                   "public_url: a node bound"));
+  CAF_CHECK_EQUAL(
+    parse({"--bind", "0.0.0.0", "--public-url", "https://x.example"}).action,
+    command_line::run);
+  CAF_CHECK_EQUAL(parse({"--bind", "127.0.0.2"}).action, command_line::run);
+  CAF_CHECK(is_loopback_address("127.1.2.3"));
+  CAF_CHECK(is_loopback_address("::1"));
+  CAF_CHECK(is_loopback_address("::ffff:127.0.0.1"));
+  CAF_CHECK(!is_loopback_address("::"));
+  CAF_CHECK(!is_loopback_address("10.0.0.1"));
+  for (auto bad :
+       {"ftp://x.example", "https://", "https://user@x.example",
+        "https://x.example?q=1", "https://x.example/#f", "https://x.example:0",
+        "https://x.example:70000", "https://x.example:", "https://[::1",
+        "https://x_y.example", "https://x.example/a b"})
+    CAF_CHECK(starts(parse({"--public-url", bad}), "--public-url"));
+  CAF_CHECK(names(R"({"public_url": 5})", "public_url:"));
+  CAF_CHECK(names(R"({"public_url": "x.example"})", "public_url:"));
+}
+
+CAF_TEST(a bearer token is read from an Authorization value) {
+  CAF_CHECK_EQUAL(bearer_token("Bearer abc.DEF-_~+/="), "abc.DEF-_~+/=");
+  CAF_CHECK_EQUAL(bearer_token("bearer   xyz"), "xyz");
+  CAF_CHECK_EQUAL(bearer_token("BEARER xyz "), "xyz");
+  CAF_CHECK_EQUAL(bearer_token("Bearer"), "");
+  CAF_CHECK_EQUAL(bearer_token("Bearer "), "");
+  CAF_CHECK_EQUAL(bearer_token("Basic dXNlcjpwdw=="), "");
+  CAF_CHECK_EQUAL(bearer_token("Bearerxyz"), "");
+  CAF_CHECK_EQUAL(bearer_token("Bearer a b"), "");
+  CAF_CHECK_EQUAL(bearer_token("Bearer a=b"), "");
+  CAF_CHECK_EQUAL(bearer_token("Bearer a\"b"), "");
+  CAF_CHECK_EQUAL(mcp_scope("git-tools"), "mcp:git-tools");
 }
