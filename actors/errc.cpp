@@ -30,6 +30,8 @@ constexpr errc_info errc_table[] = {
   {errc::internal, "internal", 500},
   {errc::request_timeout, "request_timeout", 408},
   {errc::version_mismatch, "version_mismatch", 503},
+  {errc::unauthorized, "unauthorized", 401},
+  {errc::forbidden, "forbidden", 403},
 };
 
 const errc_info* find(errc x) noexcept {

@@ -46,6 +46,10 @@ enum class errc : uint8_t {
   request_timeout,
   /// A node of another wire version tried to join.
   version_mismatch,
+  /// The request needs a valid token and has none.
+  unauthorized,
+  /// The token lacks a scope that the request needs.
+  forbidden,
 };
 
 /// Stable, lowercase string for `x`, as used in JSON error bodies.

@@ -79,6 +79,9 @@ constexpr size_t max_detail_bytes = 64 * 1024;
 /// Longest time an MCP call may ask for.
 constexpr auto max_call_timeout = std::chrono::minutes{10};
 
+/// Time the auth service has to judge a token.
+constexpr auto auth_timeout = std::chrono::seconds{5};
+
 /// Bytes of a streamed response that a promise collects at most.
 constexpr size_t max_collected_bytes = 16 * 1024 * 1024;
 
@@ -238,6 +241,16 @@ public:
       [this](withdraw_atom, const caf::actor& owner) {
         withdraw(owner.address(), nullptr);
         return caf::ok_atom::value;
+      },
+      [this](auth_service_atom,
+             caf::actor& service) -> caf::result<caf::ok_atom> {
+        return set_auth_service(std::move(service));
+      },
+      [this](auth_service_atom) { return auth_; },
+      [this](mcp_access& x) {
+        auto rp = self_->make_response_promise<auth_verdict>();
+        check_mcp_access(std::move(x), rp);
+        return rp;
       },
       [this](list_atom) { return list(); },
       [this](list_atom, const std::string& protocol,
@@ -514,13 +527,43 @@ private:
       break;
     }
     auto& e = entries_[match.id];
-    if (!authorized(e, done, "endpoint"))
-      return;
     req.handler = e.spec.handler;
     req.params.clear();
     for (size_t i = 0; i < e.param_names.size(); ++i)
       req.params.emplace_back(e.param_names[i], std::move(match.values[i]));
-    if (e.spec.streaming) {
+    req.who = principal{};
+    if (e.spec.auth == auth_requirement::none)
+      return deliver(e.owner, e.spec.streaming, std::move(req),
+                     std::move(done));
+    // The token decides, by the word of the auth service.
+    auth_check check;
+    if (auto value = find_field(req.headers, "authorization"))
+      check.token = bearer_token(*value);
+    check.resource = "/";
+    check.scopes = e.spec.scopes;
+    ask_auth(
+      std::move(check),
+      [this, owner = e.owner, streaming = e.spec.streaming,
+       req = std::move(req), done = std::move(done)](auth_verdict& v) mutable {
+        if (v.status != 200)
+          return done.succeed(refusal(v));
+        req.who = std::move(v.who);
+        deliver(owner, streaming, std::move(req), std::move(done));
+      },
+      [done](caf::error& err) mutable {
+        std::string detail;
+        to_errc(err, detail);
+        done.fail(errc::auth_unavailable,
+                  "this endpoint requires a token and the auth "
+                  "service did not answer: " +
+                    detail);
+      });
+  }
+
+  /// Sends `req` on to `owner`, the owner of its endpoint.
+  void deliver(const caf::actor& owner, bool streaming, http_request&& req,
+               completion&& done) {
+    if (streaming) {
       // The owner answers through the sink and keeps its own time.
       auto sink = std::move(done.sink);
       if (!sink) {
@@ -529,10 +572,10 @@ private:
         sink = std::make_shared<collecting_sink>(
           caf::actor_cast<caf::actor>(self_), seq);
       }
-      self_->send(e.owner, http_dispatch{std::move(req), std::move(sink)});
+      self_->send(owner, http_dispatch{std::move(req), std::move(sink)});
       return;
     }
-    forward<http_response>(e.owner, std::move(req), std::move(done),
+    forward<http_response>(owner, std::move(req), std::move(done),
                            opts_.request_timeout);
   }
 
@@ -545,7 +588,7 @@ private:
                                          req.kind + " in context '" +
                                          req.context + "'");
     auto& e = entries_[i->second];
-    if (!authorized(e, done, "entry"))
+    if (!authorized(e, req, done))
       return;
     req.handler = e.spec.handler;
     auto timeout = opts_.request_timeout;
@@ -564,17 +607,107 @@ private:
     return false;
   }
 
-  /// Whether a request may reach the owner of `e`, an `endpoint` or `entry`
-  /// as `what` says; answers `auth_unavailable` if not.
-  bool authorized(const entry& e, completion& done, const char* what) {
+  /// Whether the caller of MCP entry `e` may reach its owner: the MCP
+  /// handler has had the client's token checked for the context, and the
+  /// principal it found must hold the scopes of the context and the entry.
+  /// Answers `unauthorized` or `forbidden` if not.
+  bool authorized(const entry& e, const mcp_request& req, completion& done) {
     if (e.spec.auth == auth_requirement::none)
       return true;
-    // TODO: ask the auth service once one can register; until then every
-    // protected endpoint stays closed.
-    done.fail(errc::auth_unavailable,
-              std::string{"this "} + what +
-                " requires authorization and no auth service is running");
+    if (req.who.subject.empty()) {
+      done.fail(errc::unauthorized,
+                "this entry requires a token, and the request has none");
+      return false;
+    }
+    auto held = [&](const std::string& scope) {
+      return std::find(req.who.scopes.begin(), req.who.scopes.end(), scope) !=
+             req.who.scopes.end();
+    };
+    std::string missing;
+    auto check = [&](const std::string& scope) {
+      if (!held(scope))
+        missing += (missing.empty() ? "" : " ") + scope;
+    };
+    check(mcp_scope(req.context));
+    for (auto& scope : e.spec.scopes)
+      check(scope);
+    if (missing.empty())
+      return true;
+    done.fail(errc::forbidden, "the token lacks the scope " + missing);
     return false;
+  }
+
+  // -- the auth service -------------------------------------------------------
+
+  caf::result<caf::ok_atom> set_auth_service(caf::actor service) {
+    if (!service)
+      return make_error(errc::invalid_endpoint,
+                        "an auth service without actor");
+    if (auth_ && auth_ != service)
+      return make_error(errc::conflict,
+                        "another auth service runs on this node already");
+    if (!auth_) {
+      auth_ = std::move(service);
+      if (monitored_.insert(auth_.address()).second)
+        self_->monitor(auth_);
+      log_->info("auth service registered");
+    }
+    return caf::ok_atom::value;
+  }
+
+  /// Asks the auth service about `check`; without one, `on_error` gets
+  /// `auth_unavailable` at once: protected endpoints stay closed.
+  template <class OnVerdict, class OnError>
+  void ask_auth(auth_check check, OnVerdict on_verdict, OnError on_error) {
+    if (!auth_) {
+      auto err =
+        make_error(errc::auth_unavailable, "no auth service runs on this node");
+      return on_error(err);
+    }
+    self_->request(auth_, auth_timeout, std::move(check))
+      .then(std::move(on_verdict), std::move(on_error));
+  }
+
+  /// The answer to a request that the auth service refused.
+  static http_response refusal(const auth_verdict& v) {
+    http_response res;
+    res.status = v.status == 403 ? 403 : 401;
+    if (!v.challenge.empty())
+      res.headers.emplace_back("WWW-Authenticate", v.challenge);
+    res.body =
+      error_body(res.status == 403 ? "insufficient_scope" : "unauthorized",
+                 v.message.empty() ? std::string{"a valid token is "
+                                                 "required"}
+                                   : v.message);
+    return res;
+  }
+
+  /// Whether any entry of MCP context `context` requires a token.
+  bool context_protected(const std::string& context) const {
+    auto first = std::string{"mcp"} + '\0' + context + '/';
+    for (auto i = keyed_.lower_bound(first);
+         i != keyed_.end() && i->first.compare(0, first.size(), first) == 0;
+         ++i)
+      if (entries_.at(i->second).spec.auth == auth_requirement::required)
+        return true;
+    return false;
+  }
+
+  void check_mcp_access(mcp_access x,
+                        caf::typed_response_promise<auth_verdict> rp) {
+    if (!context_protected(x.context)) {
+      auth_verdict open;
+      open.status = 200;
+      rp.deliver(std::move(open));
+      return;
+    }
+    auth_check check;
+    check.token = bearer_token(x.authorization);
+    check.resource = std::move(x.resource);
+    check.scopes.push_back(mcp_scope(x.context));
+    ask_auth(
+      std::move(check), [rp](auth_verdict& v) mutable { rp.deliver(v); },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   }
 
   /// Sends `req` to `owner` and answers `done` with the owner's answer, or
@@ -677,6 +810,11 @@ private:
 
   void on_down(const caf::down_msg& msg) {
     monitored_.erase(msg.source);
+    if (auth_ && msg.source == auth_.address()) {
+      auth_ = nullptr;
+      log_->warn("auth service down: protected endpoints are closed until "
+                 "one registers again");
+    }
     owner_record rec;
     if (auto i = owners_.find(msg.source); i != owners_.end()) {
       rec = std::move(i->second);
@@ -700,6 +838,8 @@ private:
   caf::stateful_actor<registry_state>* self_;
   registry_options opts_;
   caf::actor bus_;
+  /// The auth service, if one registered.
+  caf::actor auth_;
   logger_ptr log_;
   /// HTTP endpoints by path.
   route_trie http_;

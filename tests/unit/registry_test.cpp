@@ -108,6 +108,63 @@ struct stream_sink : test_sink {
   void end_stream() override { ended = true; }
 };
 
+/// Answers with whom the registry said the request comes from.
+caf::behavior who_owner(caf::event_based_actor*) {
+  return {
+    [](http_request& req) {
+      http_response res;
+      res.body = req.who.subject;
+      for (auto& x : req.who.scopes)
+        res.body += " " + x;
+      return res;
+    },
+    [](mcp_request& req) {
+      mcp_result res;
+      res.result = req.who.subject;
+      return res;
+    },
+  };
+}
+
+/// An auth service that knows two tokens: `good` (alice, scopes read and
+/// mcp:tools) and `narrow` (bob, scope read only). It remembers the last
+/// check it got.
+struct fake_auth_state {
+  auth_check last;
+};
+
+caf::behavior fake_auth(caf::stateful_actor<fake_auth_state>* self) {
+  return {
+    [self](auth_check& x) {
+      self->state.last = x;
+      auth_verdict v;
+      std::vector<std::string> held;
+      if (x.token == "good") {
+        v.who = {"alice", "client-a", {"read", "mcp:tools"}};
+        held = v.who.scopes;
+      } else if (x.token == "narrow") {
+        v.who = {"bob", "client-b", {"read"}};
+        held = v.who.scopes;
+      } else {
+        v.status = 401;
+        v.challenge = "Bearer resource_metadata=\"m\"";
+        v.message = "no valid token";
+        return v;
+      }
+      for (auto& s : x.scopes)
+        if (std::find(held.begin(), held.end(), s) == held.end()) {
+          v.status = 403;
+          v.who = {};
+          v.challenge =
+            "Bearer error=\"insufficient_scope\", scope=\"" + s + "\"";
+          return v;
+        }
+      v.status = 200;
+      return v;
+    },
+  };
+}
+
 endpoint mcp_entry(const char* kind, const std::string& pattern,
                    const char* handler, const char* module = "m") {
   endpoint x;
@@ -420,6 +477,139 @@ CAF_TEST(an endpoint that requires auth stays closed without auth service) {
   // The owner never sees the request.
   disallow((http_request), from(registry).to(owner));
   CAF_CHECK_EQUAL(call("GET", "/secret").code, errc::auth_unavailable);
+}
+
+CAF_TEST(the auth service judges the token of a protected endpoint) {
+  auto owner = spawn_owner(who_owner);
+  auto auth = sys.spawn(fake_auth);
+  owners.push_back(auth);
+  auto ep = make_endpoint("GET", "/secret", "secret");
+  ep.auth = auth_requirement::required;
+  ep.scopes = {"read"};
+  CAF_REQUIRE(!add(owner, {ep, make_endpoint("GET", "/open", "open")}));
+  self->request(registry, caf::infinite, auth_service_atom::value, auth);
+  consume_messages();
+  // No token, or a bad one: 401 with the service's challenge, and the owner
+  // never sees the request.
+  auto res = call("GET", "/secret");
+  CAF_CHECK_EQUAL(res.status(), 401);
+  CAF_CHECK_EQUAL(
+    res.response.headers,
+    field_list({{"WWW-Authenticate", "Bearer resource_metadata=\"m\""}}));
+  CAF_CHECK_NOT_EQUAL(res.response.body.find("\"unauthorized\""),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(
+    call("GET", "/secret", "", {{"authorization", "Basic x"}}).status(), 401);
+  CAF_CHECK_EQUAL(
+    deref<caf::stateful_actor<fake_auth_state>>(auth).state.last.token, "");
+  // A good token in a scheme of any case passes, with its principal.
+  res = call("GET", "/secret", "", {{"authorization", "bEaReR good"}});
+  CAF_CHECK_EQUAL(res.status(), 200);
+  CAF_CHECK_EQUAL(res.response.body, "alice read mcp:tools");
+  auto& last = deref<caf::stateful_actor<fake_auth_state>>(auth).state.last;
+  CAF_CHECK_EQUAL(last.resource, "/");
+  CAF_CHECK_EQUAL(last.scopes, std::vector<std::string>{"read"});
+  // A principal that a client sends along is not believed.
+  auto forged = make_request("GET", "/open");
+  forged.who.subject = "mallory";
+  CAF_CHECK_EQUAL(call(forged).response.body, "");
+  // Only one auth service at a time.
+  auto other = sys.spawn(fake_auth);
+  owners.push_back(other);
+  auto rh =
+    self->request(registry, caf::infinite, auth_service_atom::value, other);
+  consume_messages();
+  bool refused = false;
+  rh.receive([](caf::ok_atom) {}, [&](caf::error&) { refused = true; });
+  CAF_CHECK(refused);
+  // When the service goes down, protected endpoints close again.
+  anon_send_exit(auth, caf::exit_reason::kill);
+  consume_messages();
+  CAF_CHECK_EQUAL(
+    call("GET", "/secret", "", {{"authorization", "Bearer good"}}).code,
+    errc::auth_unavailable);
+  CAF_CHECK_EQUAL(call("GET", "/open").status(), 200);
+}
+
+CAF_TEST(a token without the scopes of an endpoint gets 403) {
+  auto owner = spawn_owner(who_owner);
+  auto auth = sys.spawn(fake_auth);
+  owners.push_back(auth);
+  auto ep = make_endpoint("POST", "/admin", "admin");
+  ep.auth = auth_requirement::required;
+  ep.scopes = {"admin"};
+  CAF_REQUIRE(!add(owner, {ep}));
+  self->send(registry, auth_service_atom::value, auth);
+  consume_messages();
+  auto res = call("POST", "/admin", "", {{"authorization", "Bearer good"}});
+  CAF_CHECK_EQUAL(res.status(), 403);
+  CAF_CHECK_NOT_EQUAL(res.response.body.find("insufficient_scope"),
+                      std::string::npos);
+  CAF_REQUIRE_EQUAL(res.response.headers.size(), 1u);
+  CAF_CHECK_NOT_EQUAL(res.response.headers[0].second.find("scope=\"admin\""),
+                      std::string::npos);
+}
+
+CAF_TEST(MCP access asks the auth service only for protected contexts) {
+  auto owner = spawn_owner(who_owner);
+  auto auth = sys.spawn(fake_auth);
+  owners.push_back(auth);
+  auto open = mcp_entry("TOOL", "open/t", "h");
+  auto closed = mcp_entry("TOOL", "tools/t", "h");
+  closed.auth = auth_requirement::required;
+  auto admin = mcp_entry("TOOL", "tools/admin", "h");
+  admin.auth = auth_requirement::required;
+  admin.scopes = {"admin"};
+  CAF_REQUIRE(!add(owner, {open, closed, admin}));
+  auto access = [&](const char* context, const char* authorization) {
+    auto rh = self->request(
+      registry, caf::infinite,
+      mcp_access{context, std::string{"/mcp/"} + context, authorization});
+    consume_messages();
+    auth_verdict v;
+    v.status = 0;
+    rh.receive([&](auth_verdict& x) { v = std::move(x); },
+               [&](caf::error& err) {
+                 std::string detail;
+                 v.message = to_string(to_errc(err, detail));
+               });
+    return v;
+  };
+  // Before any auth service: open contexts pass, protected ones do not.
+  CAF_CHECK_EQUAL(access("open", "").status, 200);
+  CAF_CHECK_EQUAL(access("tools", "Bearer good").message, "auth_unavailable");
+  self->send(registry, auth_service_atom::value, auth);
+  consume_messages();
+  CAF_CHECK_EQUAL(access("open", "").status, 200);
+  CAF_CHECK_EQUAL(access("nothing-here", "").status, 200);
+  CAF_CHECK_EQUAL(access("tools", "").status, 401);
+  auto v = access("tools", "Bearer good");
+  CAF_CHECK_EQUAL(v.status, 200);
+  CAF_CHECK_EQUAL(v.who.subject, "alice");
+  auto& last = deref<caf::stateful_actor<fake_auth_state>>(auth).state.last;
+  CAF_CHECK_EQUAL(last.resource, "/mcp/tools");
+  CAF_CHECK_EQUAL(last.scopes, std::vector<std::string>{"mcp:tools"});
+  CAF_CHECK_EQUAL(access("tools", "Bearer narrow").status, 403);
+  // Calls of protected entries need the principal's scopes: the context's
+  // and the entry's.
+  errc code;
+  CAF_CHECK(!mcp(mcp_call("tools", "TOOL", "t"), code));
+  CAF_CHECK_EQUAL(code, errc::unauthorized);
+  auto call = mcp_call("tools", "TOOL", "t");
+  call.who = v.who;
+  auto res = mcp(call, code);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->result, "alice");
+  call = mcp_call("tools", "TOOL", "admin");
+  call.who = v.who;
+  CAF_CHECK(!mcp(call, code));
+  CAF_CHECK_EQUAL(code, errc::forbidden);
+  call = mcp_call("tools", "TOOL", "t");
+  call.who = {"bob", "client-b", {"read"}};
+  CAF_CHECK(!mcp(call, code));
+  CAF_CHECK_EQUAL(code, errc::forbidden);
+  // An open context's entries need nothing.
+  CAF_CHECK(mcp(mcp_call("open", "TOOL", "t"), code));
 }
 
 CAF_TEST(registrations that could harm the registry are refused) {
