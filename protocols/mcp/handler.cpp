@@ -40,6 +40,9 @@ using std::chrono::milliseconds;
 
 /// Time the registry has to list a context.
 constexpr auto list_timeout = std::chrono::seconds{5};
+/// Time the registry has to say whether a request may enter a context; a
+/// little more than it gives the auth service.
+constexpr auto access_timeout = std::chrono::seconds{6};
 
 /// Requests to the client of one session that may wait at once.
 constexpr size_t max_asks_per_session = 16;
@@ -170,6 +173,13 @@ struct session {
   /// The stream that a GET opened, for messages outside any call.
   reply_sink_ptr stream;
   std::set<std::string> subscriptions;
+  /// Whom the token of the request that started the session spoke for;
+  /// empty in a context that needs no token. Only requests whose token
+  /// speaks for the same subject find the session.
+  std::string subject;
+  /// Whom the token of the session's latest request spoke for; calls carry
+  /// it to the registry.
+  principal who;
   /// Requests of this session that wait for an answer.
   size_t in_flight = 0;
   size_t asks = 0;
@@ -229,6 +239,8 @@ struct context_view {
   std::map<std::string, entry_view> resources;
   std::map<std::string, entry_view> templates;
   std::map<std::string, entry_view> prompts;
+  /// Some entry requires a token: every request to the context is checked.
+  bool guarded = false;
   std::vector<std::function<void(const context_view*, const std::string&)>>
     waiting;
 
@@ -520,15 +532,77 @@ private:
                          headers);
     if (req.method == "OPTIONS")
       return preflight(sink, origin != nullptr, std::move(headers));
+    if (req.method != "POST" && req.method != "GET" && req.method != "DELETE") {
+      headers.emplace_back("Allow", "GET, POST, DELETE, OPTIONS");
+      return reply_error(sink, 405, transport_error, "Method Not Allowed",
+                         headers);
+    }
+    // A context whose entries need a token lets nothing through without
+    // one; which token passes is for the registry and the auth service.
+    auto context = context_of(req, named);
+    auto cached = contexts_.find(context);
+    if (cached != contexts_.end() && cached->second.valid &&
+        !cached->second.guarded)
+      return on_admitted(std::move(req), sink, std::move(named),
+                         std::move(headers), principal{});
+    mcp_access access;
+    access.context = context;
+    access.resource = find_field(req.params, "context") != nullptr
+                        ? "/mcp/" + named
+                        : std::string{"/mcp"};
+    if (auto value = find_field(req.headers, "authorization"))
+      access.authorization = *value;
+    self_->request(ctx_.registry, access_timeout, std::move(access))
+      .then(
+        [this, req = std::move(req), sink, named = std::move(named),
+         headers](auth_verdict& v) mutable {
+          if (v.status == 200)
+            return on_admitted(std::move(req), sink, std::move(named),
+                               std::move(headers), std::move(v.who));
+          if (!v.challenge.empty())
+            headers.emplace_back("WWW-Authenticate", v.challenge);
+          reply_error(sink, v.status == 403 ? 403 : 401, transport_error,
+                      (v.status == 403 ? "Forbidden: " : "Unauthorized: ") +
+                        (v.message.empty() ? std::string{"a valid token is "
+                                                         "required"}
+                                           : v.message),
+                      headers);
+        },
+        [this, sink, headers](caf::error& err) {
+          std::string detail;
+          to_errc(err, detail);
+          reply_error(sink, 503, transport_error,
+                      "Service Unavailable: this context requires a token "
+                      "and it cannot be checked now: " +
+                        detail,
+                      headers);
+        });
+  }
+
+  /// The context that a request is for: the one it names, else the one of
+  /// the session it names, else the default.
+  std::string context_of(const http_request& req,
+                         const std::string& named) const {
+    if (!named.empty())
+      return named;
+    if (auto id = find_field(req.headers, "mcp-session-id"))
+      if (auto i = sessions_.find(*id); i != sessions_.end())
+        return i->second.context;
+    return cfg_.default_context;
+  }
+
+  /// Goes on with a request that may pass, from `who`.
+  void on_admitted(http_request req, const reply_sink_ptr& sink,
+                   std::string named, field_list headers, principal who) {
+    if (stopped_)
+      return reply_error(sink, 503, transport_error,
+                         "Service Unavailable: the node is stopping", headers);
     if (req.method == "POST")
-      return on_post(std::move(req), sink, std::move(named),
-                     std::move(headers));
+      return on_post(std::move(req), sink, std::move(named), std::move(headers),
+                     std::move(who));
     if (req.method == "GET")
-      return on_get(req, sink, named, std::move(headers));
-    if (req.method == "DELETE")
-      return on_delete(req, sink, named, std::move(headers));
-    headers.emplace_back("Allow", "GET, POST, DELETE, OPTIONS");
-    reply_error(sink, 405, transport_error, "Method Not Allowed", headers);
+      return on_get(req, sink, named, std::move(headers), who);
+    on_delete(req, sink, named, std::move(headers), who);
   }
 
   void preflight(const reply_sink_ptr& sink, bool cors, field_list headers) {
@@ -549,7 +623,8 @@ private:
   /// returns null when it has none. Also checks the protocol version and
   /// the context.
   session* find_session(const http_request& req, const reply_sink_ptr& sink,
-                        const std::string& named, const field_list& headers) {
+                        const std::string& named, const field_list& headers,
+                        const principal& who) {
     auto id = find_field(req.headers, "mcp-session-id");
     if (id == nullptr) {
       reply_error(sink, 400, transport_error,
@@ -559,6 +634,11 @@ private:
       return nullptr;
     }
     auto i = sessions_.find(*id);
+    // A session answers only to the subject that started it, and looks
+    // like no session to anyone else.
+    if (i != sessions_.end() && !i->second.subject.empty() &&
+        i->second.subject != who.subject)
+      i = sessions_.end();
     if (i == sessions_.end()) {
       reply_error(sink, 404, session_not_found,
                   "Session not found: it ended or never existed; send "
@@ -586,18 +666,20 @@ private:
       return nullptr;
     }
     s.last_used = now();
+    s.who = who;
     return &s;
   }
 
   void on_get(const http_request& req, const reply_sink_ptr& sink,
-              const std::string& named, field_list headers) {
+              const std::string& named, field_list headers,
+              const principal& who) {
     auto accept = parse_accept(find_field(req.headers, "accept"));
     if (!accept.event_stream)
       return reply_error(sink, 406, transport_error,
                          "Not Acceptable: a GET opens an event stream and "
                          "needs Accept: text/event-stream",
                          headers);
-    auto s = find_session(req, sink, named, headers);
+    auto s = find_session(req, sink, named, headers, who);
     if (s == nullptr)
       return;
     // A port that passes requests on to this node (a joining node's) would
@@ -630,8 +712,9 @@ private:
   }
 
   void on_delete(const http_request& req, const reply_sink_ptr& sink,
-                 const std::string& named, field_list headers) {
-    auto s = find_session(req, sink, named, headers);
+                 const std::string& named, field_list headers,
+                 const principal& who) {
+    auto s = find_session(req, sink, named, headers, who);
     if (s == nullptr)
       return;
     log_->debug("session ended by client id={}", s->id);
@@ -660,7 +743,7 @@ private:
   // -- POST: JSON-RPC ---------------------------------------------------------
 
   void on_post(http_request req, const reply_sink_ptr& sink, std::string named,
-               field_list headers) {
+               field_list headers, principal who) {
     auto type = find_field(req.headers, "content-type");
     if (type == nullptr || !is_json_type(*type))
       return reply_error(sink, 415, transport_error,
@@ -713,10 +796,10 @@ private:
                                     "send initialize without Mcp-Session-Id"),
                      headers);
       return on_initialize(std::move(x), sink, std::move(named),
-                           std::move(headers), accept);
+                           std::move(headers), accept, std::move(who));
     }
 
-    auto s = find_session(req, sink, named, headers);
+    auto s = find_session(req, sink, named, headers, who);
     if (s == nullptr)
       return;
     if (batch && messages.size() > max_batch_messages)
@@ -797,7 +880,7 @@ private:
   }
 
   void on_initialize(json msg, const reply_sink_ptr& sink, std::string named,
-                     field_list headers, accepted accept) {
+                     field_list headers, accepted accept, principal who) {
     std::string why;
     if (classify(msg, why) != message_kind::request)
       return reply(
@@ -834,9 +917,10 @@ private:
     // A context exists while it has entries; a misspelt one fails here
     // rather than with empty lists later.
     with_context(context, [this, sink, id, version, context, caps,
-                           headers = std::move(headers),
-                           accept](const context_view* view,
-                                   const std::string& err) mutable {
+                           headers = std::move(headers), accept,
+                           who =
+                             std::move(who)](const context_view* view,
+                                             const std::string& err) mutable {
       if (!err.empty())
         return reply(sink, 503,
                      error_response(id, internal_error,
@@ -864,6 +948,8 @@ private:
       s.id = sid;
       s.context = context;
       s.version = version;
+      s.subject = who.subject;
+      s.who = who;
       // Only what the handler looks at is kept: a client's capabilities may
       // be large, and sessions are many.
       for (auto key : {"sampling", "elicitation", "roots"})
@@ -1184,6 +1270,7 @@ private:
     req.context = s.context;
     req.method = method;
     req.session = sid;
+    req.who = s.who;
     req.timeout_ms = cfg_.call_timeout_ms;
     auto find = [&](const std::map<std::string, entry_view>& xs,
                     const std::string& name) -> const entry_view* {
@@ -1655,6 +1742,9 @@ private:
   }
 
   void fill(context_view& v, const std::vector<endpoint>& xs) {
+    v.guarded = false;
+    for (auto& x : xs)
+      v.guarded |= x.auth != auth_requirement::none;
     v.tools.clear();
     v.resources.clear();
     v.templates.clear();

@@ -435,6 +435,32 @@ std::string result_text(const json& response) {
 
 // -- the fixture --------------------------------------------------------------
 
+/// An auth service that knows the tokens `alice` (scope mcp:vault) and
+/// `bob` (also mcp:vault) and `narrow` (no scope); anything else is refused.
+caf::behavior token_service(caf::event_based_actor*) {
+  return {
+    [](auth_check& x) {
+      auth_verdict v;
+      v.challenge = "Bearer resource_metadata=\"http://node/.well-known/"
+                    "oauth-protected-resource" +
+                    x.resource + "\"";
+      if (x.token != "alice" && x.token != "bob" && x.token != "narrow") {
+        v.status = 401;
+        v.message = "no valid token";
+        return v;
+      }
+      if (x.token == "narrow") {
+        v.status = 403;
+        v.message = "the token lacks the scope mcp:vault";
+        return v;
+      }
+      v.status = 200;
+      v.who = {x.token, "client", {"mcp:vault"}};
+      return v;
+    },
+  };
+}
+
 struct fixture : test::module_fixture {
   caf::actor handler;
   /// Owns the entries of context `demo`.
@@ -2100,6 +2126,73 @@ CAF_TEST(stop answers waiting requests and ends open streams) {
     post("", rpc_request(1, "initialize", {{"protocolVersion", "2025-06-18"}}));
   CAF_CHECK_EQUAL(init->status(), 503);
   CHECK_MENTIONS(error_of(init->rpc(), -32000, nullptr), "stopping");
+}
+
+CAF_TEST(a context whose entries need a token admits only valid tokens) {
+  start();
+  auto vault = spawn_owner();
+  auto secret = mcp::tool("vault", {{"name", "echo"}}, "echo", "vault");
+  secret.auth = auth_requirement::required;
+  add(vault, {secret});
+  auto service = sys.spawn(token_service);
+  actors.push_back(service);
+  self->send(registry, auth_service_atom::value, service);
+  consume_messages();
+  auto init = rpc_request(0, "initialize",
+                          {{"protocolVersion", "2025-06-18"},
+                           {"capabilities", json::object()},
+                           {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  auto as = [&](const std::string& token, const std::string& sid,
+                const json& msg, const std::string& method = "POST") {
+    auto headers = client_headers(sid);
+    if (!token.empty())
+      headers.emplace_back("authorization", "Bearer " + token);
+    if (method == "GET")
+      headers = with(headers, "accept", "text/event-stream");
+    return send(method, "/mcp/vault", method == "POST" ? msg.dump() : "",
+                headers);
+  };
+  // No token, a bad one, one without the scope: no session, and the
+  // challenge tells the client where to look.
+  auto sink = as("", "", init);
+  CAF_CHECK_EQUAL(sink->status(), 401);
+  CAF_REQUIRE(sink->header("www-authenticate") != nullptr);
+  CHECK_MENTIONS(*sink->header("www-authenticate"),
+                 "oauth-protected-resource/mcp/vault");
+  CAF_CHECK(sink->header("mcp-session-id") == nullptr);
+  CAF_CHECK_EQUAL(as("forged", "", init)->status(), 401);
+  CAF_CHECK_EQUAL(as("narrow", "", init)->status(), 403);
+  // A valid token starts a session, and calls carry its principal.
+  sink = as("alice", "", init);
+  CAF_REQUIRE_EQUAL(sink->status(), 200);
+  auto sid = *sink->header("mcp-session-id");
+  sink = as("alice", sid, tool_request(2, "echo", {{"x", 1}}));
+  CAF_CHECK_EQUAL(sink->status(), 200);
+  CAF_REQUIRE(!log->calls.empty());
+  CAF_CHECK_EQUAL(log->calls.back().who.subject, "alice");
+  // Every request needs the token, GET and DELETE too.
+  CAF_CHECK_EQUAL(as("", sid, tool_request(3, "echo"))->status(), 401);
+  CAF_CHECK_EQUAL(as("", sid, {}, "GET")->status(), 401);
+  CAF_CHECK_EQUAL(as("", sid, {}, "DELETE")->status(), 401);
+  // Another subject's valid token does not find alice's session, even on
+  // the default path with the session's context taken from the session.
+  CAF_CHECK_EQUAL(as("bob", sid, tool_request(4, "echo"))->status(), 404);
+  auto headers = client_headers(sid);
+  headers.emplace_back("authorization", "Bearer bob");
+  CAF_CHECK_EQUAL(
+    send("POST", "/mcp", tool_request(5, "echo").dump(), headers)->status(),
+    404);
+  headers = with(headers, "authorization", "Bearer x");
+  CAF_CHECK_EQUAL(
+    send("POST", "/mcp", tool_request(6, "echo").dump(), headers)->status(),
+    401);
+  // Open contexts stay open.
+  auto open = initialize();
+  CAF_CHECK_EQUAL(member(rpc(open, "ping"), "result"), json::object());
+  // Without the auth service, the protected context is closed: 503.
+  anon_send_exit(service, caf::exit_reason::kill);
+  consume_messages();
+  CAF_CHECK_EQUAL(as("alice", sid, tool_request(7, "echo"))->status(), 503);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
