@@ -63,62 +63,92 @@ namespace sb {
 
 namespace {
 
-// Length of the UTF-8 sequence starting at `str[i]`, or 0 if invalid.
-size_t utf8_sequence_length(const std::string& str, size_t i) noexcept {
-  auto byte = [&](size_t k) {
-    return static_cast<unsigned char>(str[k]);
-  };
-  auto c = byte(i);
-  size_t len = c < 0x80           ? 1
-               : (c >> 5) == 0x6  ? 2
-               : (c >> 4) == 0xE  ? 3
-               : (c >> 3) == 0x1E ? 4
-                                  : 0;
-  if (len == 0 || i + len > str.size())
-    return 0;
-  for (size_t k = 1; k < len; ++k)
-    if ((byte(i + k) & 0xC0) != 0x80)
-      return 0;
-  // Reject overlong forms, surrogates and code points past U+10FFFF.
-  if (len == 2 && c < 0xC2)
-    return 0;
-  if (len == 3) {
-    auto c1 = byte(i + 1);
-    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0))
-      return 0;
+/// Bytes that end a run of plain string content: the quote, the backslash,
+/// control characters and every byte of multi-byte UTF-8.
+struct plain_bytes {
+  bool special[256];
+  constexpr plain_bytes()
+      : special() {
+    for (int c = 0; c < 256; ++c)
+      special[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
   }
-  if (len == 4) {
-    auto c1 = byte(i + 1);
-    if ((c == 0xF0 && c1 < 0x90) || c > 0xF4 || (c == 0xF4 && c1 >= 0x90))
-      return 0;
-  }
-  return len;
-}
+};
+
+constexpr plain_bytes plain;
 
 } // namespace
 
-void append_json_string(std::string& out, const std::string& str) {
+size_t utf8_sequence_length(const unsigned char* p,
+                            const unsigned char* end) noexcept {
+  auto in = [](unsigned char c, unsigned char lo, unsigned char hi) {
+    return c >= lo && c <= hi;
+  };
+  auto left = end - p;
+  if (left <= 0)
+    return 0;
+  auto c = p[0];
+  if (c < 0x80)
+    return 1;
+  // RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF.
+  if (in(c, 0xC2, 0xDF))
+    return left >= 2 && in(p[1], 0x80, 0xBF) ? 2 : 0;
+  if (in(c, 0xE0, 0xEF)) {
+    if (left < 3)
+      return 0;
+    unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
+    unsigned char hi = c == 0xED ? 0x9F : 0xBF;
+    return in(p[1], lo, hi) && in(p[2], 0x80, 0xBF) ? 3 : 0;
+  }
+  if (in(c, 0xF0, 0xF4)) {
+    if (left < 4)
+      return 0;
+    unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
+    return in(p[1], lo, hi) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4
+                                                                            : 0;
+  }
+  return 0;
+}
+
+void append_json_string(std::string& out, std::string_view str) {
   static constexpr char hex[] = "0123456789abcdef";
+  out.reserve(out.size() + str.size() + 2);
   out += '"';
-  for (size_t i = 0; i < str.size();) {
-    auto c = static_cast<unsigned char>(str[i]);
+  auto p = reinterpret_cast<const unsigned char*>(str.data());
+  auto end = p + str.size();
+  while (p != end) {
+    auto run = p;
+    while (p != end && !plain.special[*p])
+      ++p;
+    out.append(reinterpret_cast<const char*>(run),
+               static_cast<size_t>(p - run));
+    if (p == end)
+      break;
+    auto c = *p;
     if (c >= 0x80) {
-      auto len = utf8_sequence_length(str, i);
-      if (len == 0) {
+      auto n = utf8_sequence_length(p, end);
+      if (n == 0) {
         out += "\\ufffd";
-        ++i;
+        ++p;
       } else {
-        out.append(str, i, len);
-        i += len;
+        out.append(reinterpret_cast<const char*>(p), n);
+        p += n;
       }
       continue;
     }
+    ++p;
     switch (c) {
     case '"':
       out += "\\\"";
       break;
     case '\\':
       out += "\\\\";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
       break;
     case '\n':
       out += "\\n";
@@ -130,15 +160,10 @@ void append_json_string(std::string& out, const std::string& str) {
       out += "\\t";
       break;
     default:
-      if (c < 0x20) {
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xF];
-      } else {
-        out += static_cast<char>(c);
-      }
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
     }
-    ++i;
   }
   out += '"';
 }

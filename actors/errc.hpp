@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace sb {
 
@@ -69,8 +71,15 @@ namespace sb {
 /// `{"error":{"code":"<code>","message":"<message>"}}`.
 std::string error_body(const char* code, const std::string& message);
 
-/// Appends `str` to `out` as a JSON string literal, quotes included. Bytes
-/// that are not valid UTF-8 become U+FFFD.
-void append_json_string(std::string& out, const std::string& str);
+/// Appends `str` to `out` as a JSON string literal, quotes included, with
+/// the short escapes where JSON has them. Bytes that are not valid UTF-8
+/// become `\ufffd`, so the result is always valid JSON.
+void append_json_string(std::string& out, std::string_view str);
+
+/// Length of the valid UTF-8 sequence that starts at `p` (RFC 3629: no
+/// overlong forms, no surrogates, nothing past U+10FFFF), or 0 if none
+/// does; `end` ends the text.
+size_t utf8_sequence_length(const unsigned char* p,
+                            const unsigned char* end) noexcept;
 
 } // namespace sb

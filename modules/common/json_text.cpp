@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/errc.hpp"
+
 namespace sb::modules {
 
 namespace {
@@ -34,36 +36,6 @@ constexpr byte_table bytes;
 
 constexpr bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-/// Length of the valid UTF-8 sequence at `p` (RFC 3629: no overlong forms,
-/// no surrogates, nothing above U+10FFFF), or 0 if it is not one.
-size_t utf8_length(const unsigned char* p, const unsigned char* end) {
-  auto in = [](unsigned char c, unsigned char lo, unsigned char hi) {
-    return c >= lo && c <= hi;
-  };
-  auto left = end - p;
-  auto c = p[0];
-  if (c < 0x80)
-    return 1;
-  if (in(c, 0xC2, 0xDF))
-    return left >= 2 && in(p[1], 0x80, 0xBF) ? 2 : 0;
-  if (in(c, 0xE0, 0xEF)) {
-    if (left < 3)
-      return 0;
-    auto lo = c == 0xE0 ? 0xA0 : 0x80;
-    auto hi = c == 0xED ? 0x9F : 0xBF;
-    return in(p[1], lo, hi) && in(p[2], 0x80, 0xBF) ? 3 : 0;
-  }
-  if (in(c, 0xF0, 0xF4)) {
-    if (left < 4)
-      return 0;
-    auto lo = c == 0xF0 ? 0x90 : 0x80;
-    auto hi = c == 0xF4 ? 0x8F : 0xBF;
-    return in(p[1], lo, hi) && in(p[2], 0x80, 0xBF) && in(p[3], 0x80, 0xBF) ? 4
-                                                                            : 0;
-  }
-  return 0;
 }
 
 void append_utf8(std::string& out, uint32_t cp) {
@@ -291,8 +263,9 @@ private:
       }
       if (c < 0x20)
         return fail("a control character in a string must be escaped");
-      auto n = utf8_length(reinterpret_cast<const unsigned char*>(p_),
-                           reinterpret_cast<const unsigned char*>(end_));
+      auto n =
+        sb::utf8_sequence_length(reinterpret_cast<const unsigned char*>(p_),
+                                 reinterpret_cast<const unsigned char*>(end_));
       if (n == 0)
         return fail("a string holds bytes that are not valid UTF-8");
       if (out != nullptr)
@@ -390,8 +363,9 @@ private:
     if (p_ == end_ || !is_digit(*p_)) {
       if (negative)
         return fail("a digit must follow '-'");
-      if (utf8_length(reinterpret_cast<const unsigned char*>(p_),
-                      reinterpret_cast<const unsigned char*>(end_)) == 0)
+      if (sb::utf8_sequence_length(
+            reinterpret_cast<const unsigned char*>(p_),
+            reinterpret_cast<const unsigned char*>(end_)) == 0)
         return fail("a byte that is not valid UTF-8");
       return fail("expected a value");
     }
@@ -461,8 +435,6 @@ private:
   std::string error_;
 };
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
 } // namespace
 
 std::string read_json(std::string_view text, json& out, size_t max_depth,
@@ -488,7 +460,7 @@ void append_json(std::string& out, const json& x) {
       if (!first)
         out += ',';
       first = false;
-      append_json_string(out, name);
+      sb::append_json_string(out, name);
       out += ':';
       append_json(out, value);
     }
@@ -508,7 +480,7 @@ void append_json(std::string& out, const json& x) {
     break;
   }
   case json::value_t::string:
-    append_json_string(out, x.get_ref<const std::string&>());
+    sb::append_json_string(out, x.get_ref<const std::string&>());
     break;
   case json::value_t::boolean:
     out += x.get<bool>() ? "true" : "false";
@@ -535,62 +507,6 @@ std::string write_json(const json& x) {
   std::string out;
   append_json(out, x);
   return out;
-}
-
-void append_json_string(std::string& out, std::string_view str) {
-  out.reserve(out.size() + str.size() + 2);
-  out += '"';
-  auto p = reinterpret_cast<const unsigned char*>(str.data());
-  auto end = p + str.size();
-  while (p != end) {
-    auto run = p;
-    while (p != end && !bytes.special[*p])
-      ++p;
-    out.append(reinterpret_cast<const char*>(run), p - run);
-    if (p == end)
-      break;
-    auto c = *p;
-    if (c >= 0x80) {
-      auto n = utf8_length(p, end);
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";
-        ++p;
-      } else {
-        out.append(reinterpret_cast<const char*>(p), n);
-        p += n;
-      }
-      continue;
-    }
-    ++p;
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      out += "\\u00";
-      out += hex_digits[c >> 4];
-      out += hex_digits[c & 0xF];
-    }
-  }
-  out += '"';
 }
 
 } // namespace sb::modules

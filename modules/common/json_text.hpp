@@ -34,14 +34,11 @@ std::string read_json(std::string_view text, nlohmann::ordered_json& out,
 bool is_json(std::string_view text, size_t max_depth = 512);
 
 /// Appends `x` to `out` as compact JSON text, as `x.dump()` writes it;
-/// bytes in strings that are not valid UTF-8 become U+FFFD.
+/// bytes in strings that are not valid UTF-8 become `\ufffd`. Strings
+/// alone are written by `sb::append_json_string`.
 void append_json(std::string& out, const nlohmann::ordered_json& x);
 
 /// `x` as compact JSON text (see `append_json`).
 std::string write_json(const nlohmann::ordered_json& x);
-
-/// Appends `str` to `out` as a JSON string in double quotes. Bytes that are
-/// not valid UTF-8 become U+FFFD, so the result is always valid JSON.
-void append_json_string(std::string& out, std::string_view str);
 
 } // namespace sb::modules

@@ -112,7 +112,7 @@ mcp_result text_result(const std::string& text, bool is_error) {
   // The most common answer, written directly rather than as a tree.
   mcp_result res;
   res.result = R"({"content":[{"type":"text","text":)";
-  modules::append_json_string(res.result, text);
+  sb::append_json_string(res.result, text);
   res.result += is_error ? R"(}],"isError":true})" : "}]}";
   return res;
 }
