@@ -923,14 +923,14 @@ std::string store::add_signing_key(const std::string& kid,
   return {};
 }
 
-std::string store::list_signing_keys(std::vector<signing_key>& out) {
+std::string store::list_signing_keys(std::vector<stored_key>& out) {
   out.clear();
   if (!is_open())
     return not_open;
   auto x = impl_->use(q::list_keys);
   int rc;
   while ((rc = x.step()) == SQLITE_ROW) {
-    signing_key k;
+    stored_key k;
     k.kid = x.text(0);
     k.private_key_pem = x.text(1);
     k.created_at = x.integer(2);

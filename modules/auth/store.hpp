@@ -127,8 +127,9 @@ enum class revoke_status {
 /// The name of the status, for logs and tests.
 const char* to_string(revoke_status x) noexcept;
 
-/// A key that signs access tokens.
-struct signing_key {
+/// A key that signs access tokens, as the store keeps it; `signing_key` of
+/// signing_key.hpp is the key loaded from its PEM.
+struct stored_key {
   /// Key ID, as in the `kid` of a JWS header and the JWKS.
   std::string kid;
   /// The private key as unencrypted PEM text.
@@ -243,7 +244,7 @@ public:
 
   /// All keys, retired ones included, newest first; keys created in the
   /// same second come in the reverse order of their adding.
-  [[nodiscard]] std::string list_signing_keys(std::vector<signing_key>& out);
+  [[nodiscard]] std::string list_signing_keys(std::vector<stored_key>& out);
 
   /// Retires a key at `at`; a key retired before keeps its earlier time.
   /// `found` says whether there was such a key.

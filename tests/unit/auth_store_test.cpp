@@ -285,7 +285,7 @@ CAF_TEST(everything survives a restart and a token rotates after reopen) {
   CAF_REQUIRE_EQUAL(db.find_client("app", client), "");
   CAF_REQUIRE(client);
   CAF_CHECK_EQUAL(client->metadata, R"({"client_name":"app"})");
-  std::vector<signing_key> keys;
+  std::vector<stored_key> keys;
   CAF_REQUIRE_EQUAL(db.list_signing_keys(keys), "");
   CAF_REQUIRE_EQUAL(keys.size(), 1u);
   CAF_CHECK_EQUAL(keys[0].private_key_pem, "-----BEGIN PRIVATE KEY-----");
@@ -530,7 +530,7 @@ CAF_TEST(signing keys come newest first and go some time after retiring) {
   CAF_REQUIRE_EQUAL(db.add_signing_key("k2", "pem2", 200), "");
   CAF_REQUIRE_EQUAL(db.add_signing_key("k3", "pem3", 200), "");
   CAF_CHECK(contains(db.add_signing_key("k1", "pem", 300), "kid is taken"));
-  std::vector<signing_key> keys;
+  std::vector<stored_key> keys;
   CAF_REQUIRE_EQUAL(db.list_signing_keys(keys), "");
   CAF_REQUIRE_EQUAL(keys.size(), 3u);
   CAF_CHECK_EQUAL(keys[0].kid, "k3");
@@ -590,7 +590,7 @@ PRAGMA user_version = 1;
   ::chmod(path.c_str(), 0600);
   open(path);
   CAF_CHECK_EQUAL(rotate("a", "b", 1500).status, rotate_status::rotated);
-  std::vector<signing_key> keys;
+  std::vector<stored_key> keys;
   CAF_REQUIRE_EQUAL(db.list_signing_keys(keys), "");
   CAF_CHECK_EQUAL(keys.size(), 1u);
   db.close();

@@ -1,5 +1,6 @@
 #include "tools/switchboard/factories.hpp"
 
+#include "modules/auth/auth_module.hpp"
 #include "modules/conformance/conformance_module.hpp"
 #include "modules/git_tools/git_tools_module.hpp"
 #include "modules/system/system_module.hpp"
@@ -16,6 +17,7 @@ factory_table builtin_factories() {
   table.modules.push_back(modules::system::make_factory());
   table.modules.push_back(modules::users::make_factory());
   table.modules.push_back(modules::testing::make_factory());
+  table.modules.push_back(modules::auth::make_factory());
   table.modules.push_back(modules::conformance::make_factory());
   table.modules.push_back(modules::git_tools::make_factory());
   table.modules.push_back(modules::terminal::make_factory());
