@@ -18,6 +18,7 @@
 #include "actors/mcp_messages.hpp"
 #include "actors/module.hpp"
 #include "actors/settings_reader.hpp"
+#include "modules/common/auth_setting.hpp"
 #include "modules/common/confined_path.hpp"
 #include "modules/common/mcp_kit.hpp"
 #include "modules/common/process.hpp"
@@ -602,6 +603,7 @@ caf::behavior git_actor(git_actor_type* self, module_context ctx) {
           auto name = def["name"].get<std::string>();
           xs.push_back(mcp::tool(context, std::move(def), name, ctx.name));
         }
+      require_auth(xs, self->state.cfg.auth);
       return register_endpoints(self, ctx, std::move(xs));
     },
     [self](mcp_request& call) {
@@ -637,7 +639,8 @@ std::string parse_settings(const std::string& text, git_tools_settings& out) {
     if (key == "repositories")
       err = read_repositories(val, out.repositories);
     else if (!read_run_limit(key, val, out.timeout_ms, out.max_output_bytes,
-                             out.max_concurrent, err))
+                             out.max_concurrent, err) &&
+             !read_auth_setting(key, val, out.auth, err))
       err = key + ": unknown key";
     if (!err.empty())
       return err;

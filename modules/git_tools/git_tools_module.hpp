@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "actors/factory.hpp"
+#include "actors/messages.hpp"
 
 namespace sb::modules::git_tools {
 
@@ -49,6 +50,9 @@ struct git_tools_settings {
   uint32_t timeout_ms = 10000;
   uint64_t max_output_bytes = 1 << 20;
   size_t max_concurrent = 4;
+  /// What a client needs to call the tools: by default a token with scope
+  /// `mcp:git-tools`.
+  auth_requirement auth = auth_requirement::required;
 };
 
 /// Reads the module's settings section; returns an error naming the key.

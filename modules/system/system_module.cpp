@@ -9,6 +9,7 @@
 #include "actors/error.hpp"
 #include "actors/messages.hpp"
 #include "actors/module.hpp"
+#include "modules/common/auth_setting.hpp"
 #include "modules/common/json_reply.hpp"
 #include "modules/common/mcp_kit.hpp"
 #include "modules/system/system_mcp.hpp"
@@ -23,7 +24,19 @@ http_response error_reply(errc code, const std::string& message) {
   return modules::error_reply(to_http_status(code), to_code(code), message);
 }
 
-std::vector<endpoint> endpoints(const std::string& module) {
+/// What a client needs to use the system context; a token by default.
+auth_requirement context_auth(const std::string& settings) {
+  auto doc = nlohmann::json::parse(settings, nullptr, false);
+  auto result = auth_requirement::required;
+  std::string err;
+  if (doc.is_object())
+    for (auto& [key, val] : doc.items())
+      read_auth_setting(key, val, result, err);
+  return result;
+}
+
+std::vector<endpoint> endpoints(const std::string& module,
+                                auth_requirement mcp_auth) {
   std::vector<endpoint> xs{
     make_endpoint("GET", "/health", "health", module),
     make_endpoint("GET", "/api/nodes", "nodes", module),
@@ -31,6 +44,7 @@ std::vector<endpoint> endpoints(const std::string& module) {
     make_endpoint("GET", "/health/modules/:name", "module", module),
     make_endpoint("GET", "/api/routes", "routes", module)};
   auto mcp = mcp_entries(module);
+  require_auth(mcp, mcp_auth);
   xs.insert(xs.end(), mcp.begin(), mcp.end());
   return xs;
 }
@@ -43,7 +57,8 @@ json to_json(const module_info& x) {
 caf::behavior system_actor(caf::event_based_actor* self, module_context ctx) {
   return {
     [self, ctx](start_atom) {
-      return register_endpoints(self, ctx, endpoints(ctx.name));
+      return register_endpoints(
+        self, ctx, endpoints(ctx.name, context_auth(ctx.settings)));
     },
     [self, ctx](mcp_request& call) {
       auto rp = self->make_response_promise();
@@ -118,8 +133,16 @@ module_factory make_factory() {
   result.summary = "health checks and the list of routes";
   result.check = [](const std::string& text) -> std::string {
     auto doc = nlohmann::json::parse(text, nullptr, false);
-    if (!doc.is_object() || !doc.empty())
-      return "<section>: the system module takes no settings";
+    if (!doc.is_object())
+      return "<section>: expected an object";
+    for (auto& [key, val] : doc.items()) {
+      std::string err;
+      auth_requirement tmp;
+      if (!read_auth_setting(key, val, tmp, err))
+        return key + ": unknown key (the system module takes only auth)";
+      if (!err.empty())
+        return err;
+    }
     return {};
   };
   result.spawn = [](caf::actor_system& sys, const module_context& ctx) {

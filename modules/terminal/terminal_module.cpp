@@ -15,6 +15,7 @@
 #include "actors/mcp_messages.hpp"
 #include "actors/module.hpp"
 #include "actors/settings_reader.hpp"
+#include "modules/common/auth_setting.hpp"
 #include "modules/common/confined_path.hpp"
 #include "modules/common/mcp_kit.hpp"
 #include "modules/common/process.hpp"
@@ -259,6 +260,7 @@ caf::behavior terminal_actor(terminal_actor_type* self, module_context ctx) {
             logger(component)->warn("command cannot run name={} path={}", name,
                                     path);
         xs.push_back(mcp::tool(context, definition(cfg), "run", ctx.name));
+        require_auth(xs, cfg.auth);
       }
       return register_endpoints(self, ctx, std::move(xs));
     },
@@ -299,7 +301,8 @@ std::string parse_settings(const std::string& text, terminal_settings& out) {
       else
         out.working_directory = val.get<std::string>();
     } else if (!read_run_limit(key, val, out.timeout_ms, out.max_output_bytes,
-                               out.max_concurrent, err)) {
+                               out.max_concurrent, err) &&
+               !read_auth_setting(key, val, out.auth, err)) {
       err = key + ": unknown key";
     }
     if (!err.empty())

@@ -45,6 +45,9 @@ struct terminal_settings {
   uint32_t timeout_ms = 10000;
   uint64_t max_output_bytes = 256 * 1024;
   size_t max_concurrent = 2;
+  /// What a client needs to call the tool: by default a token with scope
+  /// `mcp:terminal`.
+  auth_requirement auth = auth_requirement::required;
 };
 
 /// Reads the module's settings section; returns an error naming the key.

@@ -5,6 +5,8 @@
 #include <random>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -13,6 +15,7 @@
 #include "actors/messages.hpp"
 #include "actors/module.hpp"
 #include "actors/settings_reader.hpp"
+#include "modules/common/auth_setting.hpp"
 #include "modules/common/json_reply.hpp"
 #include "modules/common/json_text.hpp"
 
@@ -344,12 +347,16 @@ private:
   std::mt19937_64 rng_{std::random_device{}()};
 };
 
-std::vector<endpoint> endpoints(const std::string& module) {
-  return {make_endpoint("POST", "/api/users", "create", module),
-          make_endpoint("GET", "/api/users", "list", module),
-          make_endpoint("GET", "/api/users/:id", "get", module),
-          make_endpoint("PATCH", "/api/users/:id", "update", module),
-          make_endpoint("DELETE", "/api/users/:id", "delete", module)};
+std::vector<endpoint> endpoints(const std::string& module,
+                                auth_requirement auth) {
+  std::vector<endpoint> xs{
+    make_endpoint("POST", "/api/users", "create", module),
+    make_endpoint("GET", "/api/users", "list", module),
+    make_endpoint("GET", "/api/users/:id", "get", module),
+    make_endpoint("PATCH", "/api/users/:id", "update", module),
+    make_endpoint("DELETE", "/api/users/:id", "delete", module)};
+  require_auth(xs, auth);
+  return xs;
 }
 
 caf::behavior users_actor(caf::stateful_actor<users_state>* self,
@@ -357,7 +364,8 @@ caf::behavior users_actor(caf::stateful_actor<users_state>* self,
   parse_settings(ctx.settings, self->state.cfg);
   return {
     [self, ctx](start_atom) {
-      return register_endpoints(self, ctx, endpoints(ctx.name));
+      return register_endpoints(self, ctx,
+                                endpoints(ctx.name, self->state.cfg.auth));
     },
     [self](http_request& req) {
       try {
@@ -372,6 +380,18 @@ caf::behavior users_actor(caf::stateful_actor<users_state>* self,
 } // namespace
 
 std::string parse_settings(const std::string& text, users_settings& out) {
+  // `auth` is read here, the numbers by the shared reader.
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_object())
+    if (auto i = doc.find("auth"); i != doc.end()) {
+      std::string err;
+      read_auth_setting("auth", *i, out.auth, err);
+      if (!err.empty())
+        return err;
+      doc.erase(i);
+      return read_uint_section(
+        doc.dump(), {uint_field("max_users", 1, 100'000'000, out.max_users)});
+    }
   return read_uint_section(
     text, {uint_field("max_users", 1, 100'000'000, out.max_users)});
 }

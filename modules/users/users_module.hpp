@@ -17,12 +17,16 @@
 #include <string>
 
 #include "actors/factory.hpp"
+#include "actors/messages.hpp"
 
 namespace sb::modules::users {
 
 struct users_settings {
   /// Users the store holds at most; beyond it, creating answers 507.
   size_t max_users = 100000;
+  /// What a client needs to use the routes: none by default, or a token
+  /// (`"auth": "required"`).
+  auth_requirement auth = auth_requirement::none;
 };
 
 /// Reads the module's settings section; returns an error naming the key.

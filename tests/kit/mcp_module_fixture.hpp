@@ -191,6 +191,8 @@ struct mcp_module_fixture {
   mcp_request tool_call(const std::string& context, const std::string& tool,
                         const json& arguments, uint32_t timeout_ms = 0) {
     mcp_request call;
+    // As from a client whose token holds the context's scope.
+    call.who = {"test:tester", "test-client", {mcp_scope(context)}};
     call.context = context;
     call.kind = "TOOL";
     call.name = tool;

@@ -160,10 +160,13 @@ struct module_fixture : test_coordinator_fixture<config> {
   };
 
   /// A `tools/call` of tool `name` in `context` with the JSON object text
-  /// `arguments`, as the MCP handler sends it after checking the arguments.
+  /// `arguments`, as the MCP handler sends it after checking the arguments
+  /// and the client's token: the call comes from `tester`, whose token
+  /// holds the context's scope. Clear `who` to call without a token.
   static mcp_request tool_call(std::string context, std::string name,
                                const std::string& arguments = "{}") {
     mcp_request req;
+    req.who = {"test:tester", "test-client", {mcp_scope(context)}};
     req.context = std::move(context);
     req.kind = "TOOL";
     req.method = "tools/call";

@@ -3,7 +3,9 @@
 # TypeScript SDK client (sdk_client.mjs) and the MCP conformance suite, both
 # pinned in package.json and installed by install.sh. The node serves the
 # system, users and conformance modules with a page size of 3, so that the
-# system context's tools span several pages.
+# system context's tools span several pages. The system context is open
+# here (settings.system.auth "none"): these clients test the protocol, and
+# tests/auth drives the same SDK client through OAuth.
 #
 # Usage: mcp_clients_test.sh SWITCHBOARD_BINARY
 set -uo pipefail
@@ -43,7 +45,7 @@ cat >"$work/node.json" <<'JSON'
   "modules": ["system", "users", "conformance"],
   "protocols": ["http", "mcp"],
   "log_level": "warn",
-  "settings": { "mcp": { "page_size": 3 } }
+  "settings": { "mcp": { "page_size": 3 }, "system": { "auth": "none" } }
 }
 JSON
 "$bin" --config "$work/node.json" --port 0 2>"$work/stderr" &
