@@ -181,7 +181,7 @@ http_response auth_server::authorize(const http_request& req,
                           "too many logins at once; try again later");
   std::string subject;
   if (how == login_mode::local && session_valid(req, now, subject))
-    return issue_code(p, subject, now);
+    return ask_consent(std::move(p), subject, now);
   auto id = crypto::random_token();
   p.expires_at = now + pending_ttl;
   if (how == login_mode::upstream) {
@@ -296,8 +296,100 @@ http_response auth_server::local_login(const http_request& req, int64_t now) {
   }
   auto p = std::move(i->second);
   pending_.erase(i);
-  auto res = issue_code(p, subject, now);
+  auto res = ask_consent(std::move(p), subject, now);
   res.headers.emplace_back("Set-Cookie", login);
+  return res;
+}
+
+// -- consent ------------------------------------------------------------------
+
+http_response auth_server::ask_consent(pending_request p,
+                                       const std::string& subject,
+                                       int64_t now) {
+  // A client gets a code only when the person who logged in says so, here:
+  // a page elsewhere cannot make a logged-in browser (or a provider that
+  // remembers its grant) hand a code to a client of its choosing. The page
+  // answers with a POST that carries the request's ID, which only this
+  // browser has (in the page and in its cookie, which SameSite=Lax keeps
+  // off other sites' POSTs).
+  if (pending_.size() >= max_pending)
+    maintain(now);
+  if (pending_.size() >= max_pending)
+    return redirect_error(p, "temporarily_unavailable",
+                          "too many logins at once; try again later");
+  auto id = crypto::random_token();
+  p.subject = subject;
+  p.expires_at = now + pending_ttl;
+  auto redirect = p.redirect_uri.substr(0, p.redirect_uri.find('?'));
+  auto body =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Allow "
+    "access?</title></head><body><h1>Allow access?</h1><p>You are logged in "
+    "as <b>" +
+    html_escape(subject) + "</b>. The application <b>" +
+    html_escape(p.client_id) + "</b> asks for <b>" +
+    html_escape(p.scope.empty() ? std::string{"(no scope)"} : p.scope) +
+    "</b> on <b>" + html_escape(p.resource) +
+    "</b>, and its answer goes to <b>" + html_escape(redirect) +
+    "</b>.</p><form method=\"post\" action=\"" + html_escape(public_url_) +
+    "/oauth/approve\"><input type=\"hidden\" name=\"request\" value=\"" + id +
+    "\"><button name=\"decision\" value=\"allow\">Allow</button> "
+    "<button name=\"decision\" value=\"deny\">Deny</button></form>"
+    "</body></html>\n";
+  pending_.emplace(id, std::move(p));
+  auto res = html_reply(200, "Allow access?", "");
+  res.body = std::move(body);
+  // The form posts to this node only.
+  for (auto& [name, value] : res.headers)
+    if (name == "Content-Security-Policy")
+      value = "default-src 'none'; form-action 'self'; frame-ancestors "
+              "'none'";
+  res.headers.emplace_back("Set-Cookie", std::string{authz_cookie} + "=" + id +
+                                           cookie_attributes() +
+                                           "; Max-Age=600");
+  return res;
+}
+
+http_response auth_server::approve(const http_request& req, int64_t now) {
+  auto refused = [&](const std::string& why) {
+    return html_reply(400, "Not allowed", why);
+  };
+  auto type = find_field(req.headers, "content-type");
+  if (type == nullptr ||
+      type->compare(0, 33, "application/x-www-form-urlencoded") != 0)
+    return refused("The answer must come from the consent page's form.");
+  auto form = form_decode(req.body);
+  if (!form)
+    return refused("The form is malformed.");
+  std::string id;
+  std::string decision;
+  for (auto& [key, value] : *form) {
+    if (key == "request")
+      id = value;
+    else if (key == "decision")
+      decision = value;
+  }
+  // The request must be the one this browser's cookie names.
+  std::string cookie;
+  if (auto header = find_field(req.headers, "cookie"))
+    cookie = cookie_value(*header, authz_cookie);
+  auto i = id.empty() ? pending_.end() : pending_.find(id);
+  if (i == pending_.end() || cookie.empty() ||
+      !crypto::constant_time_equal(cookie, id) || i->second.subject.empty() ||
+      i->second.expires_at <= now)
+    return refused("This request is unknown, expired or answered already. "
+                   "Start again from your application.");
+  auto p = std::move(i->second);
+  pending_.erase(i);
+  auto subject = std::move(p.subject);
+  http_response res;
+  if (decision == "allow") {
+    res = issue_code(p, subject, now);
+  } else {
+    logger("auth")->info("access denied by the person client_id={} "
+                         "subject={}",
+                         p.client_id, subject);
+    res = redirect_error(p, "access_denied", "the person denied access");
+  }
   res.headers.emplace_back("Set-Cookie", std::string{authz_cookie} + "=" +
                                            cookie_attributes() + "; Max-Age=0");
   return res;
@@ -379,7 +471,7 @@ http_response auth_server::finish_callback(const callback_job& job,
                           "this account may not use this node");
   }
   log->info("upstream login subject={}", subject);
-  return issue_code(p, subject, now);
+  return ask_consent(std::move(p), subject, now);
 }
 
 // -- tokens -------------------------------------------------------------------

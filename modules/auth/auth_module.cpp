@@ -57,6 +57,7 @@ std::vector<endpoint> endpoints(const std::string& module) {
     make_endpoint("GET", "/oauth/authorize", "authorize", module),
     make_endpoint("GET", "/oauth/callback", "callback", module),
     make_endpoint("GET", "/oauth/local", "local", module),
+    make_endpoint("POST", "/oauth/approve", "approve", module),
     make_endpoint("POST", "/oauth/token", "token", module),
     make_endpoint("POST", "/oauth/revoke", "revoke", module),
   };
@@ -210,6 +211,8 @@ void handle(auth_actor* self, caf::response_promise rp, http_request& req) {
         return srv.register_client(req, now);
       if (h == "local")
         return srv.local_login(req, now);
+      if (h == "approve")
+        return srv.approve(req, now);
       if (h == "token")
         return srv.token(req, now);
       if (h == "revoke")

@@ -112,6 +112,9 @@ public:
 
   http_response local_login(const http_request& req, int64_t now);
 
+  /// `POST /oauth/approve`: the person's answer on the consent page.
+  http_response approve(const http_request& req, int64_t now);
+
   /// The callback of the upstream provider: a response at once (an unknown
   /// state, an error from the provider), or the job to run off the actor.
   std::variant<http_response, callback_job>
@@ -157,6 +160,9 @@ private:
     std::string state;
     std::string upstream_verifier;
     int64_t expires_at = 0;
+    /// Who logged in, once someone did: the request then waits for that
+    /// person to allow or deny it on the consent page.
+    std::string subject;
   };
 
   struct code_grant {
@@ -184,6 +190,10 @@ private:
   std::string load_keys();
   const key_entry* current_key() const;
   std::optional<client_info> find_client(const std::string& id);
+  /// Keeps `p`, for which `subject` logged in, and asks that person on a
+  /// page of ours whether its client may have the access it asks for.
+  http_response ask_consent(pending_request p, const std::string& subject,
+                            int64_t now);
   bool resource_ok(const std::string& resource) const;
   std::vector<std::string> default_scopes(const std::string& resource,
                                           const scope_catalog& cat) const;

@@ -213,6 +213,25 @@ struct fixture : test::module_fixture {
     return line.substr(pos + 6);
   }
 
+  /// Answers the consent page `page` with `decision` as the browser that
+  /// got it would: its cookie and the request ID from its form.
+  http_response consent(const http_response& page,
+                        const std::string& decision = "allow") {
+    CAF_REQUIRE_EQUAL(page.status, 200);
+    CAF_REQUIRE_NOT_EQUAL(page.body.find("/oauth/approve"), std::string::npos);
+    auto authz = cookie_of(page, "sb_authz");
+    CAF_REQUIRE(!authz.empty());
+    auto marker = std::string{"name=\"request\" value=\""};
+    auto at = page.body.find(marker);
+    CAF_REQUIRE(at != std::string::npos);
+    at += marker.size();
+    auto id = page.body.substr(at, page.body.find('"', at) - at);
+    return http("POST", "/oauth/approve",
+                modules::form_encode({{"request", id}, {"decision", decision}}),
+                {{"content-type", "application/x-www-form-urlencoded"},
+                 {"cookie", authz}});
+  }
+
   /// Drives a local login through to the redirect with the code.
   http_response local_flow(const std::string& client_id,
                            modules::fetch_fields extra = {}) {
@@ -220,10 +239,11 @@ struct fixture : test::module_fixture {
     CAF_REQUIRE_EQUAL(res.status, 200);
     auto authz = cookie_of(res, "sb_authz");
     CAF_REQUIRE(!authz.empty());
-    auto done = http("GET", "/oauth/local?token=" + link_token(), {},
+    auto page = http("GET", "/oauth/local?token=" + link_token(), {},
                      {{"cookie", authz}});
+    login_cookie = cookie_of(page, "sb_login");
+    auto done = consent(page);
     CAF_REQUIRE_EQUAL(done.status, 302);
-    login_cookie = cookie_of(done, "sb_login");
     return done;
   }
 
@@ -484,8 +504,13 @@ CAF_TEST(a local login issues a code with state and iss then tokens) {
     http("GET", "/oauth/local?token=wrong", {}, {{"cookie", authz}}).status,
     403);
   auto token = link_token();
-  auto done =
+  auto page =
     http("GET", "/oauth/local?token=" + token, {}, {{"cookie", authz}});
+  // Logged in, the person is asked whether the client may have access.
+  CAF_CHECK_NOT_EQUAL(page.body.find("local:tester"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(page.body.find(id), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(page.body.find(loopback_cb), std::string::npos);
+  auto done = consent(page);
   CAF_REQUIRE_EQUAL(done.status, 302);
   CAF_CHECK_EQUAL(header(done, "Location").find(loopback_cb + "?code="), 0u);
   auto q = location_query(done);
@@ -518,13 +543,14 @@ CAF_TEST(a local login issues a code with state and iss then tokens) {
   CAF_CHECK_EQUAL(error_of(again), "invalid_grant");
 }
 
-CAF_TEST(a browser with a login cookie gets its code at once) {
+CAF_TEST(a browser with a login cookie is asked at once) {
   start();
   auto id = public_client();
   local_flow(id);
   CAF_REQUIRE(!login_cookie.empty());
-  auto res = http("GET", authorize_target(id, {{"state", "again"}}), {},
-                  {{"cookie", login_cookie}});
+  auto page = http("GET", authorize_target(id, {{"state", "again"}}), {},
+                   {{"cookie", login_cookie}});
+  auto res = consent(page);
   CAF_REQUIRE_EQUAL(res.status, 302);
   CAF_CHECK_EQUAL(query_value(res, "state"), "again");
   // Twelve hours later the cookie no longer logs in.
@@ -846,6 +872,46 @@ modules::fetch_result answer(const std::string& body) {
 
 } // namespace
 
+CAF_TEST(only the browser that was asked can answer and deny ends the flow) {
+  start();
+  auto id = public_client();
+  local_flow(id);
+  auto page = http("GET", authorize_target(id), {}, {{"cookie", login_cookie}});
+  CAF_REQUIRE_EQUAL(page.status, 200);
+  auto marker = std::string{"name=\"request\" value=\""};
+  auto at = page.body.find(marker) + marker.size();
+  auto request = page.body.substr(at, page.body.find('"', at) - at);
+  auto post = [&](const std::string& form, field_list headers) {
+    headers.emplace_back("content-type", "application/x-www-form-urlencoded");
+    return http("POST", "/oauth/approve", form, std::move(headers));
+  };
+  auto allow =
+    modules::form_encode({{"request", request}, {"decision", "allow"}});
+  // Without the cookie (a post from another site), with another request's
+  // cookie, or with no request: refused, and no code goes out.
+  CAF_CHECK_EQUAL(post(allow, {}).status, 400);
+  CAF_CHECK_EQUAL(post(allow, {{"cookie", "sb_authz=other"}}).status, 400);
+  CAF_CHECK_EQUAL(
+    post("decision=allow", {{"cookie", cookie_of(page, "sb_authz")}}).status,
+    400);
+  CAF_CHECK_EQUAL(http("POST", "/oauth/approve", allow,
+                       {{"cookie", cookie_of(page, "sb_authz")}})
+                    .status,
+                  400);
+  // Deny sends the client access_denied; the request is then gone.
+  auto denied = consent(page, "deny");
+  CAF_REQUIRE_EQUAL(denied.status, 302);
+  CAF_CHECK_EQUAL(query_value(denied, "error"), "access_denied");
+  CAF_CHECK_EQUAL(query_value(denied, "state"), "st-42");
+  CAF_CHECK(query_value(denied, "code").empty());
+  CAF_CHECK_EQUAL(consent(page).status, 400);
+  // The page cannot be framed and posts only to this node.
+  CAF_CHECK_EQUAL(header(page, "X-Frame-Options"), "DENY");
+  CAF_CHECK_NOT_EQUAL(
+    header(page, "Content-Security-Policy").find("form-action 'self'"),
+    std::string::npos);
+}
+
 CAF_TEST(an upstream login on the allow list gets a code) {
   start(upstream_settings(R"({"logins":["Alice"]})"));
   CAF_CHECK(printed.empty());
@@ -863,10 +929,12 @@ CAF_TEST(an upstream login on the allow list gets a code) {
   CAF_CHECK_EQUAL(q["client_id"], "up-id");
   CAF_CHECK_EQUAL(q["redirect_uri"], base + "/oauth/callback");
   CAF_CHECK_EQUAL(q["scope"], "read:user");
-  auto done =
+  auto page =
     http("GET",
          "/oauth/callback?" +
            modules::form_encode({{"code", "up-code"}, {"state", q["state"]}}));
+  CAF_CHECK_NOT_EQUAL(page.body.find("gh:alice"), std::string::npos);
+  auto done = consent(page);
   CAF_REQUIRE_EQUAL(done.status, 302);
   auto back = location_query(done);
   CAF_CHECK_EQUAL(back["state"], "st-42");
@@ -913,9 +981,9 @@ CAF_TEST(upstream logins off the allow list are denied) {
   upstream[up_base + "/user/emails"] =
     answer(R"([{"email":"bob@example.org","verified":true}])");
   q = location_query(http("GET", authorize_target(id)));
-  done =
-    http("GET", "/oauth/callback?" +
-                  modules::form_encode({{"code", "c"}, {"state", q["state"]}}));
+  done = consent(http(
+    "GET", "/oauth/callback?" +
+             modules::form_encode({{"code", "c"}, {"state", q["state"]}})));
   CAF_CHECK(location_query(done).count("code") == 1);
   // A refusal at the provider.
   q = location_query(http("GET", authorize_target(id)));
