@@ -535,8 +535,14 @@ private:
     if (e.spec.auth == auth_requirement::none)
       return deliver(e.owner, e.spec.streaming, std::move(req),
                      std::move(done));
-    // The token decides, by the word of the auth service.
+    // The token decides, by the word of the auth service. Two tokens leave
+    // open which one counts.
     auth_check check;
+    if (std::count_if(
+          req.headers.begin(), req.headers.end(),
+          [](const field& x) { return x.first == "authorization"; }) > 1)
+      return done.fail(errc::bad_request,
+                       "more than one Authorization header field");
     if (auto value = find_field(req.headers, "authorization"))
       check.token = bearer_token(*value);
     check.resource = "/";

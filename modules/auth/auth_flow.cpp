@@ -19,11 +19,11 @@ namespace crypto = sb::auth;
 namespace {
 
 constexpr size_t max_pending = 1000;
+/// Authorization requests of one client that may wait at once.
+constexpr size_t max_pending_per_client = 16;
 constexpr size_t max_codes = 10000;
-constexpr size_t max_sessions = 1000;
 
 const char* const authz_cookie = "sb_authz";
-const char* const login_cookie = "sb_login";
 
 bool contains(const std::vector<std::string>& xs, const std::string& x) {
   return std::find(xs.begin(), xs.end(), x) != xs.end();
@@ -174,14 +174,7 @@ http_response auth_server::authorize(const http_request& req,
     return redirect_error(p, "temporarily_unavailable",
                           "this node has no way to log in: configure an "
                           "upstream provider");
-  if (pending_.size() >= max_pending)
-    maintain(now);
-  if (pending_.size() >= max_pending)
-    return redirect_error(p, "temporarily_unavailable",
-                          "too many logins at once; try again later");
-  std::string subject;
-  if (how == login_mode::local && session_valid(req, now, subject))
-    return ask_consent(std::move(p), subject, now);
+  make_room(p.client_id, now);
   auto id = crypto::random_token();
   p.expires_at = now + pending_ttl;
   if (how == login_mode::upstream) {
@@ -238,19 +231,29 @@ void auth_server::print_login_link(int64_t now) {
          "/oauth/local?token=" + token);
 }
 
-bool auth_server::session_valid(const http_request& req, int64_t now,
-                                std::string& subject) const {
-  auto header = find_field(req.headers, "cookie");
-  if (header == nullptr)
-    return false;
-  auto value = cookie_value(*header, login_cookie);
-  if (value.empty())
-    return false;
-  auto i = sessions_.find(crypto::token_hash(value));
-  if (i == sessions_.end() || i->second.expires_at <= now)
-    return false;
-  subject = i->second.subject;
-  return true;
+void auth_server::make_room(const std::string& client_id, int64_t now) {
+  // One client holds a few waiting requests at most, and a full table
+  // drops its oldest rather than refusing: a flood of requests cannot lock
+  // the person out of logging in.
+  auto oldest = [&](bool of_client) {
+    auto result = pending_.end();
+    for (auto i = pending_.begin(); i != pending_.end(); ++i)
+      if ((!of_client || i->second.client_id == client_id) &&
+          (result == pending_.end() ||
+           i->second.expires_at < result->second.expires_at))
+        result = i;
+    return result;
+  };
+  auto of_client =
+    std::count_if(pending_.begin(), pending_.end(), [&](const auto& x) {
+      return x.second.client_id == client_id;
+    });
+  if (static_cast<size_t>(of_client) >= max_pending_per_client)
+    pending_.erase(oldest(true));
+  if (pending_.size() >= max_pending)
+    maintain(now);
+  if (pending_.size() >= max_pending)
+    pending_.erase(oldest(false));
 }
 
 http_response auth_server::local_login(const http_request& req, int64_t now) {
@@ -267,38 +270,27 @@ http_response auth_server::local_login(const http_request& req, int64_t now) {
                       "authorization again for a new one on the node's "
                       "standard error.");
   link_hash_.clear();
-
-  // A session for this browser.
-  if (sessions_.size() >= max_sessions)
-    maintain(now);
-  if (sessions_.size() >= max_sessions)
-    sessions_.clear();
-  auto id = crypto::random_token();
   auto subject = local_subject();
-  sessions_.emplace(crypto::token_hash(id),
-                    session{subject, now + session_ttl});
   logger("auth")->info("local login subject={}", subject);
-  auto login = std::string{login_cookie} + "=" + id + cookie_attributes() +
-               "; Max-Age=" + std::to_string(session_ttl);
 
-  // The authorization request that waits in this browser, if any.
+  // The link logs in for the authorization request that waits in this
+  // browser, and for nothing after it: a login cookie would reach every
+  // port of this host (cookies do not tell ports apart), a client's own
+  // loopback redirect listener among them.
   std::string pending_id;
   if (auto header = find_field(req.headers, "cookie"))
     pending_id = cookie_value(*header, authz_cookie);
   auto i = pending_id.empty() ? pending_.end() : pending_.find(pending_id);
   if (i == pending_.end() || i->second.expires_at <= now ||
       !i->second.upstream_verifier.empty()) {
-    auto res = html_reply(200, "Logged in",
-                          "You are logged in to this node. Return to your "
-                          "application and connect again.");
-    res.headers.emplace_back("Set-Cookie", login);
-    return res;
+    return html_reply(200, "No request waits",
+                      "The link was right, but no authorization request "
+                      "waits in this browser. Start again from your "
+                      "application; the node prints a new link.");
   }
   auto p = std::move(i->second);
   pending_.erase(i);
-  auto res = ask_consent(std::move(p), subject, now);
-  res.headers.emplace_back("Set-Cookie", login);
-  return res;
+  return ask_consent(std::move(p), subject, now);
 }
 
 // -- consent ------------------------------------------------------------------
@@ -312,11 +304,7 @@ http_response auth_server::ask_consent(pending_request p,
   // answers with a POST that carries the request's ID, which only this
   // browser has (in the page and in its cookie, which SameSite=Lax keeps
   // off other sites' POSTs).
-  if (pending_.size() >= max_pending)
-    maintain(now);
-  if (pending_.size() >= max_pending)
-    return redirect_error(p, "temporarily_unavailable",
-                          "too many logins at once; try again later");
+  make_room(p.client_id, now);
   auto id = crypto::random_token();
   p.subject = subject;
   p.expires_at = now + pending_ttl;
@@ -463,7 +451,8 @@ http_response auth_server::finish_callback(const callback_job& job,
     for (auto& x : cfg_.allow_domains)
       allowed = allowed || lower(x) == domain;
   }
-  auto subject = cfg_.upstream->name + ":" + who.login;
+  // Logins are case-insensitive at the providers: one person, one subject.
+  auto subject = cfg_.upstream->name + ":" + lower(who.login);
   if (!allowed) {
     log->info("login not allowed subject={} client_id={}", subject,
               p.client_id);

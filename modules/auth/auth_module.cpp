@@ -5,6 +5,7 @@
 
 #include "modules/auth/auth_module.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -170,11 +171,58 @@ void run_login(auth_actor* self, caf::response_promise rp, callback_job job) {
       });
 }
 
+/// Whether the `Host` of `req` names the node as its public URL does (a
+/// loopback URL also under the other loopback names): a page that points a
+/// name of its own at the node (DNS rebinding) must not register clients,
+/// redeem codes or read metadata as if it were the node.
+bool host_matches(const http_request& req, const std::string& public_url) {
+  auto host = find_field(req.headers, "host");
+  if (host == nullptr)
+    return true; // HTTP/1.0 without Host: no browser sends such requests
+  auto lower = [](std::string str) {
+    for (auto& c : str)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return str;
+  };
+  auto scheme_end = public_url.find("://");
+  auto authority = public_url.substr(scheme_end + 3);
+  authority = lower(authority.substr(0, authority.find('/')));
+  auto given = lower(*host);
+  if (given == authority)
+    return true;
+  // Without a port in the public URL, the scheme's default may be named.
+  auto https = public_url.compare(0, 8, "https://") == 0;
+  if (authority.find(':') == std::string::npos || authority.back() == ']')
+    if (given == authority + (https ? ":443" : ":80"))
+      return true;
+  // A loopback public URL answers to every loopback name with its port.
+  auto port = authority.substr(authority.rfind(':') + 1);
+  auto host_part = authority.substr(0, authority.rfind(':'));
+  auto loopback = [](const std::string& name) {
+    return name == "localhost" || name == "[::1]" ||
+           name.compare(0, 4, "127.") == 0;
+  };
+  if (loopback(host_part)) {
+    auto colon = given.rfind(':');
+    if (colon != std::string::npos && given.substr(colon + 1) == port &&
+        loopback(given.substr(0, colon)))
+      return true;
+  }
+  return false;
+}
+
 void handle(auth_actor* self, caf::response_promise rp, http_request& req) {
   auto& srv = *self->state.srv;
   if (srv.public_url().empty()) {
     rp.deliver(error_reply(503, "unavailable",
                            "the node's public URL is not known yet"));
+    return;
+  }
+  if (!host_matches(req, srv.public_url())) {
+    rp.deliver(error_reply(403, "forbidden_host",
+                           "the Host header does not name this node as its "
+                           "public URL " +
+                             srv.public_url() + " does"));
     return;
   }
   auto now = self->state.now();

@@ -175,8 +175,6 @@ void auth_server::maintain(int64_t now) {
     i = i->second.expires_at <= now ? pending_.erase(i) : std::next(i);
   for (auto i = codes_.begin(); i != codes_.end();)
     i = i->second.expires_at <= now ? codes_.erase(i) : std::next(i);
-  for (auto i = sessions_.begin(); i != sessions_.end();)
-    i = i->second.expires_at <= now ? sessions_.erase(i) : std::next(i);
   for (auto i = verified_.begin(); i != verified_.end();)
     i = i->second.expires_at <= now ? verified_.erase(i) : std::next(i);
 }

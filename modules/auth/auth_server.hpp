@@ -71,7 +71,6 @@ public:
   /// Seconds a login link lives.
   static constexpr int64_t link_ttl = 600;
   /// Seconds a local login session lives.
-  static constexpr int64_t session_ttl = 12 * 3600;
   /// Seconds by which clocks may disagree on token times.
   static constexpr int64_t leeway = 30;
 
@@ -174,11 +173,6 @@ private:
     std::string family_id;
   };
 
-  struct session {
-    std::string subject;
-    int64_t expires_at = 0;
-  };
-
   struct verified_token {
     principal who;
     std::vector<std::string> audiences;
@@ -218,8 +212,8 @@ private:
                                           const std::string& scope,
                                           const std::string& resource,
                                           int64_t now) const;
-  bool session_valid(const http_request& req, int64_t now,
-                     std::string& subject) const;
+  /// Makes room in `pending_` for a request of `client_id`.
+  void make_room(const std::string& client_id, int64_t now);
   void print_login_link(int64_t now);
   std::string cookie_attributes() const;
   std::string local_subject() const;
@@ -234,8 +228,6 @@ private:
   std::map<std::string, pending_request> pending_;
   /// By the hash of the code.
   std::unordered_map<std::string, code_grant> codes_;
-  /// By the hash of the session cookie.
-  std::unordered_map<std::string, session> sessions_;
   /// Hash of the login link's token; empty when used or none.
   std::string link_hash_;
   int64_t link_expires_at_ = 0;

@@ -481,13 +481,16 @@ private:
     // Two Host or Origin fields leave open which one counts.
     size_t hosts = 0;
     size_t origins = 0;
+    size_t authorizations = 0;
     for (auto& [name, value] : req.headers) {
       hosts += name == "host";
       origins += name == "origin";
+      authorizations += name == "authorization";
     }
-    if (hosts > 1 || origins > 1)
+    if (hosts > 1 || origins > 1 || authorizations > 1)
       return reply_error(sink, 400, transport_error,
-                         "Bad Request: more than one Host or Origin field");
+                         "Bad Request: more than one Host, Origin or "
+                         "Authorization field");
     auto origin = find_field(req.headers, "origin");
     if (!host_allowed(find_field(req.headers, "host")))
       return reply_error(sink, 403, transport_error,

@@ -2186,6 +2186,14 @@ CAF_TEST(a context whose entries need a token admits only valid tokens) {
   CAF_CHECK_EQUAL(
     send("POST", "/mcp", tool_request(6, "echo").dump(), headers)->status(),
     401);
+  // Two tokens are one too many.
+  headers = client_headers(sid);
+  headers.emplace_back("authorization", "Bearer alice");
+  headers.emplace_back("authorization", "Bearer bob");
+  CAF_CHECK_EQUAL(
+    send("POST", "/mcp/vault", tool_request(8, "echo").dump(), headers)
+      ->status(),
+    400);
   // Open contexts stay open.
   auto open = initialize();
   CAF_CHECK_EQUAL(member(rpc(open, "ping"), "result"), json::object());

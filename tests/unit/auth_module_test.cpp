@@ -232,22 +232,29 @@ struct fixture : test::module_fixture {
                  {"cookie", authz}});
   }
 
-  /// Drives a local login through to the redirect with the code.
-  http_response local_flow(const std::string& client_id,
-                           modules::fetch_fields extra = {}) {
+  /// Drives a local login up to the consent page.
+  http_response consent_page(const std::string& client_id,
+                             modules::fetch_fields extra = {}) {
     auto res = http("GET", authorize_target(client_id, std::move(extra)));
     CAF_REQUIRE_EQUAL(res.status, 200);
     auto authz = cookie_of(res, "sb_authz");
     CAF_REQUIRE(!authz.empty());
     auto page = http("GET", "/oauth/local?token=" + link_token(), {},
                      {{"cookie", authz}});
-    login_cookie = cookie_of(page, "sb_login");
-    auto done = consent(page);
+    // The link logs in for this request only: no login cookie, which
+    // would reach every port of the host.
+    for (auto& [key, val] : page.headers)
+      CAF_CHECK(key != "Set-Cookie" || val.find("sb_login") != 0);
+    return page;
+  }
+
+  /// Drives a local login through to the redirect with the code.
+  http_response local_flow(const std::string& client_id,
+                           modules::fetch_fields extra = {}) {
+    auto done = consent(consent_page(client_id, std::move(extra)));
     CAF_REQUIRE_EQUAL(done.status, 302);
     return done;
   }
-
-  std::string login_cookie;
 
   http_response token_request(modules::fetch_fields form,
                               field_list headers = form_type) {
@@ -543,21 +550,62 @@ CAF_TEST(a local login issues a code with state and iss then tokens) {
   CAF_CHECK_EQUAL(error_of(again), "invalid_grant");
 }
 
-CAF_TEST(a browser with a login cookie is asked at once) {
+CAF_TEST(each authorization needs a login link of its own) {
   start();
   auto id = public_client();
+  auto first = link_token();
   local_flow(id);
-  CAF_REQUIRE(!login_cookie.empty());
-  auto page = http("GET", authorize_target(id, {{"state", "again"}}), {},
-                   {{"cookie", login_cookie}});
-  auto res = consent(page);
-  CAF_REQUIRE_EQUAL(res.status, 302);
-  CAF_CHECK_EQUAL(query_value(res, "state"), "again");
-  // Twelve hours later the cookie no longer logs in.
-  advance_time(std::chrono::hours{13});
-  consume_messages();
-  res = http("GET", authorize_target(id), {}, {{"cookie", login_cookie}});
-  CAF_CHECK_EQUAL(res.status, 200);
+  // The next authorization prints a new link; the spent one stays spent.
+  auto res = http("GET", authorize_target(id, {{"state", "again"}}));
+  CAF_REQUIRE_EQUAL(res.status, 200);
+  CAF_REQUIRE_EQUAL(printed.size(), 2u);
+  CAF_CHECK_NOT_EQUAL(link_token(), first);
+  CAF_CHECK_EQUAL(http("GET", "/oauth/local?token=" + first, {},
+                       {{"cookie", cookie_of(res, "sb_authz")}})
+                    .status,
+                  403);
+  auto done = consent(http("GET", "/oauth/local?token=" + link_token(), {},
+                           {{"cookie", cookie_of(res, "sb_authz")}}));
+  CAF_REQUIRE_EQUAL(done.status, 302);
+  CAF_CHECK_EQUAL(query_value(done, "state"), "again");
+  // A link without a waiting request in its browser logs in for nothing.
+  http("GET", authorize_target(id));
+  auto lone = http("GET", "/oauth/local?token=" + link_token());
+  CAF_CHECK_EQUAL(lone.status, 200);
+  CAF_CHECK(location_query(lone).empty());
+}
+
+CAF_TEST(requests that name another host are refused) {
+  start();
+  auto with_host = [&](const std::string& host) {
+    return http("GET", "/.well-known/oauth-authorization-server", {},
+                {{"host", host}})
+      .status;
+  };
+  CAF_CHECK_EQUAL(with_host("127.0.0.1:8080"), 200);
+  CAF_CHECK_EQUAL(with_host("LOCALHOST:8080"), 200);
+  CAF_CHECK_EQUAL(with_host("[::1]:8080"), 200);
+  // A name of another site pointed at the node (DNS rebinding), or another
+  // port of this host.
+  CAF_CHECK_EQUAL(with_host("rebind.example:8080"), 403);
+  CAF_CHECK_EQUAL(with_host("127.0.0.1:9999"), 403);
+  CAF_CHECK_EQUAL(http("POST", "/oauth/register",
+                       R"({"redirect_uris":["http://127.0.0.1:9/cb"]})",
+                       {{"content-type", "application/json"},
+                        {"host", "rebind.example:8080"}})
+                    .status,
+                  403);
+}
+
+CAF_TEST(one client cannot crowd out the logins of others) {
+  start();
+  // More requests than the whole table holds, from one client.
+  auto flood = public_client();
+  for (int i = 0; i < 1100; ++i)
+    CAF_REQUIRE_EQUAL(http("GET", authorize_target(flood)).status, 200);
+  auto id = public_client();
+  auto page = consent_page(id);
+  CAF_CHECK_EQUAL(consent(page).status, 302);
 }
 
 CAF_TEST(the scope defaults to the scopes of the resource) {
@@ -875,9 +923,7 @@ modules::fetch_result answer(const std::string& body) {
 CAF_TEST(only the browser that was asked can answer and deny ends the flow) {
   start();
   auto id = public_client();
-  local_flow(id);
-  auto page = http("GET", authorize_target(id), {}, {{"cookie", login_cookie}});
-  CAF_REQUIRE_EQUAL(page.status, 200);
+  auto page = consent_page(id);
   auto marker = std::string{"name=\"request\" value=\""};
   auto at = page.body.find(marker) + marker.size();
   auto request = page.body.substr(at, page.body.find('"', at) - at);

@@ -509,6 +509,12 @@ CAF_TEST(the auth service judges the token of a protected endpoint) {
   auto& last = deref<caf::stateful_actor<fake_auth_state>>(auth).state.last;
   CAF_CHECK_EQUAL(last.resource, "/");
   CAF_CHECK_EQUAL(last.scopes, std::vector<std::string>{"read"});
+  // Two tokens leave open which one counts.
+  CAF_CHECK_EQUAL(
+    call("GET", "/secret", "",
+         {{"authorization", "Bearer good"}, {"authorization", "Bearer bad"}})
+      .code,
+    errc::bad_request);
   // A principal that a client sends along is not believed.
   auto forged = make_request("GET", "/open");
   forged.who.subject = "mallory";
