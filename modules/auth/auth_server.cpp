@@ -20,6 +20,16 @@ namespace crypto = sb::auth;
 
 namespace {
 
+/// Context names as the MCP handler takes them: 1 to 64 of a-z, 0-9, '-'
+/// and '_'.
+bool valid_context_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+         });
+}
+
 constexpr int64_t day = 86400;
 constexpr size_t max_registration_body = 16 * 1024;
 constexpr size_t max_redirect_uris = 10;
@@ -249,7 +259,8 @@ auth_server::protected_resource_metadata(const http_request& req,
     for (auto& x : cat.contexts)
       if (!contains(scopes, mcp_scope(x)))
         scopes.push_back(mcp_scope(x));
-  } else if (segs.size() == 2 && segs[0] == "mcp" && !segs[1].empty()) {
+  } else if (segs.size() == 2 && segs[0] == "mcp" &&
+             valid_context_name(segs[1])) {
     rest = "/mcp/" + segs[1];
     scopes.push_back(mcp_scope(segs[1]));
   } else {

@@ -391,6 +391,14 @@ CAF_TEST(the protected resource metadata lists the scopes of each resource) {
   CAF_CHECK_EQUAL(one["scopes_supported"], json({"mcp:git-tools"}));
   CAF_CHECK_EQUAL(
     http("GET", "/.well-known/oauth-protected-resource/api/users").status, 404);
+  // No context may have such a name.
+  CAF_CHECK_EQUAL(
+    http("GET", "/.well-known/oauth-protected-resource/mcp/%22%3E%3Cscript%3E")
+      .status,
+    404);
+  CAF_CHECK_EQUAL(
+    http("GET", "/.well-known/oauth-protected-resource/mcp/System").status,
+    404);
 }
 
 CAF_TEST(the jwks holds the public signing key) {
