@@ -471,6 +471,38 @@ need "a redirect" lacks "${answer,,}" $'\nlocation:'
 need "a login session" lacks "$answer" 'sb_login='
 verdict "5. the login link does not log in a second time"
 
+# The SDK client through the local login: the authorization page, the
+# newest link from the node's stderr in that browser, Allow.
+state5="$work/state5.json"
+oauth_client "$state5" "$L/mcp/system" --login-link "$work/L.1.stderr"
+need "exit 0 (got $rc)" is "$rc" 0
+need "no uptime" has "$out" 'call uptime: '
+need "not one registration, link, consent and code exchange" has "$out" \
+  'register=1 authorize=1 consent=1 authorization_code=1 refresh_token=0 login_link=1'
+verdict "5. the SDK client logs in with the local login link, calls uptime" \
+  "$work/client.out"
+
+# And a protected HTTP route of that node, with a token for its root: the
+# same client, a new grant (a refresh cannot widen the grant's resource).
+js 'const fs = require("fs");
+    const s = JSON.parse(fs.readFileSync(argv[0]));
+    fs.writeFileSync(argv[1],
+      JSON.stringify({ client_information: s.client_information }));' \
+  "$state5" "$work/state5root.json"
+oauth_client "$work/state5root.json" "$L" --token-only \
+  --login-link "$work/L.1.stderr"
+root5=$(field "$(cat "$work/state5root.json")" tokens.access_token)
+need "exit 0 (got $rc)" is "$rc" 0
+answer=$(http -o /dev/null -w '%{http_code}' -X POST "$L/api/users" \
+  -H 'Content-Type: application/json' -H "Authorization: Bearer $root5" \
+  -d "$(user_json 5)")
+need "not 201: $answer" is "$answer" 201
+answer=$(http -o /dev/null -w '%{http_code}' -X POST "$L/api/users" \
+  -H 'Content-Type: application/json' -d "$(user_json 6)")
+need "not 401 without a token: $answer" is "$answer" 401
+verdict "5. with the local login, a protected HTTP route takes the token" \
+  "$work/client.out"
+
 # -- 4, second part: refresh after the access token expired --------------------
 
 # The node accepts a token until 30 s (its leeway) past `exp`.

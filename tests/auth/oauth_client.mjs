@@ -4,6 +4,7 @@
 //
 //   "$(tests/mcp/node.sh)" tests/auth/oauth_client.mjs --state FILE URL
 //     [--call TOOL] [--token-only] [--redirect-uri URI] [--deadline S]
+//     [--login-link FILE]
 //
 // The OAuth client provider keeps everything it is given, the registration,
 // the tokens and the PKCE verifier, in the JSON file FILE, so that a second
@@ -19,6 +20,11 @@
 // registration, authorization with PKCE, token), then `finishAuth` and a new
 // connection, as the SDK documents. Then tools/list and tools/call TOOL
 // (default `uptime`).
+//
+// With --login-link FILE (the node's stderr), a node that logs in with its
+// local login link is answered as the person would: the authorization page
+// sets its cookie, the provider opens the newest link that FILE holds with
+// that cookie, and answers the consent page with Allow.
 //
 // Token mode (--token-only): runs the SDK's `auth()` for the resource URL
 // (the node's root, say) and only stores the tokens.
@@ -50,7 +56,7 @@ const { StreamableHTTPClientTransport } = require(
 const { auth, UnauthorizedError } = require('@modelcontextprotocol/sdk/client/auth.js');
 
 const usage = `usage: oauth_client.mjs --state FILE URL [--call TOOL] [--token-only]
-  [--redirect-uri URI] [--deadline S]`;
+  [--redirect-uri URI] [--deadline S] [--login-link FILE]`;
 
 /// Redirects followed at most on the way to the redirect URI.
 const maxRedirects = 10;
@@ -71,6 +77,7 @@ function parseArgs(argv) {
     // Nothing listens there: the provider stops at this URL, never opens it.
     redirectUri: 'http://127.0.0.1/oauth-client/callback',
     deadlineS: 30,
+    loginLink: null,
   };
   for (let i = 0; i < argv.length; ++i) {
     const arg = argv[i];
@@ -87,6 +94,9 @@ function parseArgs(argv) {
         break;
       case '--token-only':
         opts.tokenOnly = true;
+        break;
+      case '--login-link':
+        opts.loginLink = value();
         break;
       case '--redirect-uri':
         opts.redirectUri = loopbackUrl(value(), failUsage).href;
@@ -304,6 +314,35 @@ function atRedirectUri(url, redirect) {
   );
 }
 
+/// The node's stderr, where its local login links appear (--login-link).
+let loginLinkFile = null;
+
+/// Opens the newest login link with the cookie that the authorization page
+/// `page` set, as the person would in that browser; returns the answer, the
+/// consent page.
+async function openLoginLink(page) {
+  await page.body?.cancel();
+  const cookie = (page.headers.getSetCookie?.() ?? [page.headers.get('set-cookie') ?? ''])
+    .map((x) => x.split(';')[0])
+    .find((x) => x.startsWith('sb_authz='));
+  if (!cookie) throw new Error('the authorization page set no sb_authz cookie');
+  const prefix = 'login link (single use, valid 10 minutes): ';
+  const links = readFileSync(loginLinkFile, 'utf8')
+    .split('\n')
+    .filter((x) => x.startsWith(prefix));
+  if (links.length === 0) throw new Error(`no login link in ${loginLinkFile}`);
+  const link = new URL(links[links.length - 1].slice(prefix.length));
+  if (!isLoopback(link.hostname)) throw new Error(`the login link left loopback: ${link.host}`);
+  counts.login_link = (counts.login_link ?? 0) + 1;
+  const res = await fetch(link, {
+    redirect: 'manual',
+    headers: { cookie },
+    signal: AbortSignal.timeout(10000),
+  });
+  if (res.status !== 200) throw new Error(`the login link answered ${res.status}`);
+  return res;
+}
+
 /// Answers the node's consent page `page` (fetched from `url`) with Allow,
 /// as the person in the browser would: the form's request ID and the
 /// page's cookie go back in a POST. Returns the answer, a redirect.
@@ -336,6 +375,8 @@ async function followToRedirectUri(start, redirect) {
     if (!isLoopback(url.hostname)) throw new Error(`a redirect left loopback: ${url.host}`);
     let res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10000) });
     if (res.status === 200 && url.pathname.endsWith('/oauth/callback')) res = await allow(res, url);
+    else if (res.status === 200 && url.pathname.endsWith('/oauth/authorize') && loginLinkFile)
+      res = await allow(await openLoginLink(res), url);
     const location = res.headers.get('location');
     await res.body?.cancel();
     if (res.status < 300 || res.status > 399 || location === null)
@@ -409,6 +450,7 @@ async function runTokenOnly(opts, provider) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  loginLinkFile = opts.loginLink;
   const deadline = setTimeout(() => {
     console.log(`failed: still running after ${opts.deadlineS} s`);
     printCounts();
