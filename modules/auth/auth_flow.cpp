@@ -403,14 +403,7 @@ auth_server::begin_callback(const http_request& req, int64_t now) {
                           "the login at the provider did not succeed");
   }
   callback_job job;
-  job.client_id = p.client_id;
-  job.redirect_uri = p.redirect_uri;
-  job.redirect_given = p.redirect_given;
-  job.challenge = p.challenge;
-  job.scope = p.scope;
-  job.resource = p.resource;
-  job.state = p.state;
-  job.upstream_verifier = p.upstream_verifier;
+  job.request = std::move(p);
   job.code = *code;
   return job;
 }
@@ -418,14 +411,9 @@ auth_server::begin_callback(const http_request& req, int64_t now) {
 http_response auth_server::finish_callback(const callback_job& job,
                                            const upstream_identity& who,
                                            int64_t now) {
-  pending_request p;
-  p.client_id = job.client_id;
-  p.redirect_uri = job.redirect_uri;
-  p.redirect_given = job.redirect_given;
-  p.challenge = job.challenge;
-  p.scope = job.scope;
-  p.resource = job.resource;
-  p.state = job.state;
+  auto p = job.request;
+  // Spent at the provider: the request's ID no longer serves a callback.
+  p.upstream_verifier.clear();
   auto log = logger("auth");
   if (!who.error.empty()) {
     log->warn("upstream login failed client_id={} error={}", p.client_id,

@@ -151,7 +151,7 @@ void run_login(auth_actor* self, caf::response_promise rp, callback_job job) {
       ? self->spawn<caf::detached>(login_worker, up, redirect_uri, fetch)
       : self->spawn(login_worker, up, redirect_uri, fetch);
   auto code = job.code;
-  auto verifier = job.upstream_verifier;
+  auto verifier = job.request.upstream_verifier;
   self->request(worker, login_timeout, std::move(code), std::move(verifier))
     .then(
       [self, rp, job](std::string& error, std::string& login,

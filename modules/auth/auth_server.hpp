@@ -47,9 +47,9 @@ enum class login_mode {
   upstream,
 };
 
-/// A login at the upstream provider, between the callback and the answer
-/// of the provider.
-struct callback_job {
+/// An authorization request that waits for its person: to log in, then to
+/// allow or deny it.
+struct pending_request {
   std::string client_id;
   std::string redirect_uri;
   bool redirect_given = false;
@@ -58,6 +58,17 @@ struct callback_job {
   std::string resource;
   std::string state;
   std::string upstream_verifier;
+  int64_t expires_at = 0;
+  /// Who logged in, once someone did: the request then waits for that
+  /// person to allow or deny it on the consent page.
+  std::string subject;
+};
+
+/// A login at the upstream provider, between the callback and the answer
+/// of the provider.
+struct callback_job {
+  /// The authorization request that the login is for.
+  pending_request request;
   /// The code that the provider gave.
   std::string code;
 };
@@ -147,21 +158,6 @@ private:
     std::optional<std::string> secret_hash;
     std::vector<std::string> redirect_uris;
     std::vector<std::string> grant_types;
-  };
-
-  struct pending_request {
-    std::string client_id;
-    std::string redirect_uri;
-    bool redirect_given = false;
-    std::string challenge;
-    std::string scope;
-    std::string resource;
-    std::string state;
-    std::string upstream_verifier;
-    int64_t expires_at = 0;
-    /// Who logged in, once someone did: the request then waits for that
-    /// person to allow or deny it on the consent page.
-    std::string subject;
   };
 
   struct code_grant {
