@@ -44,6 +44,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "actors/ascii.hpp"
+
 namespace sb::modules {
 
 namespace {
@@ -72,20 +74,10 @@ bool is_alnum(char c) noexcept {
          (c >= '0' && c <= '9');
 }
 
-char to_lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 std::string lowercase(std::string_view str) {
   std::string result{str};
-  std::transform(result.begin(), result.end(), result.begin(), to_lower);
+  std::transform(result.begin(), result.end(), result.begin(), ascii_lower);
   return result;
-}
-
-bool iequals(std::string_view x, std::string_view y) noexcept {
-  return x.size() == y.size() &&
-         std::equal(x.begin(), x.end(), y.begin(),
-                    [](char a, char b) { return to_lower(a) == to_lower(b); });
 }
 
 bool is_tchar(char c) noexcept {
@@ -114,16 +106,6 @@ bool reserved_field(std::string_view name) noexcept {
   };
   return std::any_of(std::begin(names), std::end(names),
                      [name](std::string_view x) { return iequals(name, x); });
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 // -- URLs ---------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/ascii.hpp"
 #include "actors/errc.hpp"
 
 namespace sb::modules {
@@ -280,16 +281,10 @@ private:
       return -1;
     int32_t x = 0;
     for (int i = 0; i < 4; ++i) {
-      auto c = p_[i];
-      x <<= 4;
-      if (c >= '0' && c <= '9')
-        x |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        x |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        x |= c - 'A' + 10;
-      else
+      auto digit = hex_value(p_[i]);
+      if (digit < 0)
         return -1;
+      x = (x << 4) | digit;
     }
     p_ += 4;
     return x;

@@ -51,6 +51,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "actors/ascii.hpp"
 #include "protocols/http/target.hpp"
 
 namespace sb::http {
@@ -132,19 +133,6 @@ void append_field(std::string& out, std::string_view name,
   out += ": ";
   out += value;
   out += "\r\n";
-}
-
-/// ASCII case-insensitive comparison.
-bool iequals(std::string_view x, std::string_view y) noexcept {
-  auto lower = [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  };
-  if (x.size() != y.size())
-    return false;
-  for (size_t i = 0; i < x.size(); ++i)
-    if (lower(x[i]) != lower(y[i]))
-      return false;
-  return true;
 }
 
 bool is_tchar(unsigned char c) noexcept {

@@ -4,21 +4,13 @@
 #include <cstdint>
 #include <random>
 
+#include "actors/ascii.hpp"
+
 namespace sb::http {
 
 namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 // Describes where a decoding error happened, e.g. `path segment 2`.
 struct location {
