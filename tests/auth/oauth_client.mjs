@@ -314,6 +314,14 @@ function atRedirectUri(url, redirect) {
   );
 }
 
+/// The `sb_authz=...` pair that the node's answer `res` sets, or undefined:
+/// the cookie that ties a browser to its waiting authorization request.
+function authzCookie(res) {
+  return (res.headers.getSetCookie?.() ?? [res.headers.get('set-cookie') ?? ''])
+    .map((x) => x.split(';')[0])
+    .find((x) => x.startsWith('sb_authz='));
+}
+
 /// The node's stderr, where its local login links appear (--login-link).
 let loginLinkFile = null;
 
@@ -322,9 +330,7 @@ let loginLinkFile = null;
 /// consent page.
 async function openLoginLink(page) {
   await page.body?.cancel();
-  const cookie = (page.headers.getSetCookie?.() ?? [page.headers.get('set-cookie') ?? ''])
-    .map((x) => x.split(';')[0])
-    .find((x) => x.startsWith('sb_authz='));
+  const cookie = authzCookie(page);
   if (!cookie) throw new Error('the authorization page set no sb_authz cookie');
   const prefix = 'login link (single use, valid 10 minutes): ';
   const links = readFileSync(loginLinkFile, 'utf8')
@@ -351,9 +357,7 @@ async function allow(page, url) {
   const form = /<form method="post" action="([^"]+)">/.exec(html);
   const id = /name="request" value="([^"]+)"/.exec(html);
   if (!form || !id) throw new Error(`no consent form on ${url.origin}${url.pathname}`);
-  const cookie = (page.headers.getSetCookie?.() ?? [page.headers.get('set-cookie') ?? ''])
-    .map((x) => x.split(';')[0])
-    .find((x) => x.startsWith('sb_authz='));
+  const cookie = authzCookie(page);
   if (!cookie) throw new Error('the consent page set no sb_authz cookie');
   const action = new URL(form[1].replaceAll('&amp;', '&'), url);
   if (!isLoopback(action.hostname)) throw new Error(`the consent form left loopback: ${action.host}`);
