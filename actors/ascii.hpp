@@ -4,6 +4,7 @@
 // escapes), where the locale must not matter.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace sb {
@@ -22,6 +23,19 @@ constexpr int hex_value(char c) noexcept {
 /// `c` in lower case if it is an ASCII upper-case letter.
 constexpr char ascii_lower(char c) noexcept {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// Turns the ASCII upper-case letters of `str` into lower case.
+inline void lower_in_place(std::string& str) noexcept {
+  for (auto& c : str)
+    c = ascii_lower(c);
+}
+
+/// `str` with its ASCII upper-case letters in lower case.
+inline std::string ascii_lowered(std::string_view str) {
+  std::string result{str};
+  lower_in_place(result);
+  return result;
 }
 
 /// Whether `x` and `y` are equal but for the case of ASCII letters.

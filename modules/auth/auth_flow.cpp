@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "actors/ascii.hpp"
 #include "actors/log.hpp"
 #include "modules/auth/auth_server.hpp"
 #include "modules/auth/jwt.hpp"
@@ -423,24 +424,19 @@ http_response auth_server::finish_callback(const callback_job& job,
   }
 
   // The allow-list: a login, or the domain of a verified address.
-  auto lower = [](std::string str) {
-    for (auto& c : str)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return str;
-  };
   bool allowed = false;
   for (auto& x : cfg_.allow_logins)
-    allowed = allowed || lower(x) == lower(who.login);
+    allowed = allowed || ascii_lowered(x) == ascii_lowered(who.login);
   for (auto& mail : who.verified_emails) {
     auto at = mail.rfind('@');
     if (at == std::string::npos)
       continue;
-    auto domain = lower(mail.substr(at + 1));
+    auto domain = ascii_lowered(mail.substr(at + 1));
     for (auto& x : cfg_.allow_domains)
-      allowed = allowed || lower(x) == domain;
+      allowed = allowed || ascii_lowered(x) == domain;
   }
   // Logins are case-insensitive at the providers: one person, one subject.
-  auto subject = cfg_.upstream->name + ":" + lower(who.login);
+  auto subject = cfg_.upstream->name + ":" + ascii_lowered(who.login);
   if (!allowed) {
     log->info("login not allowed subject={} client_id={}", subject,
               p.client_id);

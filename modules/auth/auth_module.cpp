@@ -15,6 +15,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "actors/ascii.hpp"
 #include "actors/atoms.hpp"
 #include "actors/error.hpp"
 #include "actors/log.hpp"
@@ -179,15 +180,10 @@ bool host_matches(const http_request& req, const std::string& public_url) {
   auto host = find_field(req.headers, "host");
   if (host == nullptr)
     return true; // HTTP/1.0 without Host: no browser sends such requests
-  auto lower = [](std::string str) {
-    for (auto& c : str)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return str;
-  };
   auto scheme_end = public_url.find("://");
   auto authority = public_url.substr(scheme_end + 3);
-  authority = lower(authority.substr(0, authority.find('/')));
-  auto given = lower(*host);
+  authority = ascii_lowered(authority.substr(0, authority.find('/')));
+  auto given = ascii_lowered(*host);
   if (given == authority)
     return true;
   // Without a port in the public URL, the scheme's default may be named.

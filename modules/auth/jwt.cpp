@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "actors/ascii.hpp"
 #include "modules/auth/base64url.hpp"
 
 namespace sb::auth {
@@ -59,14 +60,8 @@ size_t depth_of(const json& x, size_t level = 0) {
 /// Whether `typ` names the media type `expected`: without case, and with
 /// or without the "application/" prefix (RFC 7515 section 4.1.9).
 bool same_type(std::string_view typ, std::string_view expected) {
-  auto lower = [](std::string_view x) {
-    std::string out;
-    for (auto c : x)
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  };
-  auto a = lower(typ);
-  auto b = lower(expected);
+  auto a = ascii_lowered(typ);
+  auto b = ascii_lowered(expected);
   constexpr std::string_view prefix = "application/";
   auto strip = [&](std::string& x) {
     if (x.compare(0, prefix.size(), prefix) == 0)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "actors/ascii.hpp"
 #include "modules/common/http_fetch.hpp"
 
 namespace sb::modules::auth {
@@ -10,13 +11,6 @@ namespace sb::modules::auth {
 namespace {
 
 constexpr size_t max_redirect_uri = 2048;
-
-std::string lower(std::string_view str) {
-  std::string result{str};
-  for (auto& c : result)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return result;
-}
 
 bool scheme_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' ||
@@ -76,7 +70,7 @@ std::optional<uri_parts> parse_uri(std::string_view uri) {
   if (!std::all_of(scheme.begin(), scheme.end(), scheme_char))
     return std::nullopt;
   uri_parts result;
-  result.scheme = lower(scheme);
+  result.scheme = ascii_lowered(scheme);
   auto rest = uri.substr(colon + 1);
   if (rest.compare(0, 2, "//") != 0) {
     if (result.scheme == "http" || result.scheme == "https" || rest.empty())
@@ -110,7 +104,7 @@ std::optional<uri_parts> parse_uri(std::string_view uri) {
   }
   if (authority.empty())
     return std::nullopt;
-  result.host = lower(authority);
+  result.host = ascii_lowered(authority);
   return result;
 }
 
@@ -212,7 +206,8 @@ std::string cookie_value(const std::string& header, std::string_view name) {
 
 std::optional<std::pair<std::string, std::string>>
 basic_credentials(const std::string& authorization) {
-  if (authorization.size() < 6 || lower(authorization.substr(0, 6)) != "basic ")
+  if (authorization.size() < 6 ||
+      ascii_lowered(authorization.substr(0, 6)) != "basic ")
     return std::nullopt;
   auto text = std::string_view{authorization}.substr(6);
   while (!text.empty() && text.front() == ' ')

@@ -74,12 +74,6 @@ bool is_alnum(char c) noexcept {
          (c >= '0' && c <= '9');
 }
 
-std::string lowercase(std::string_view str) {
-  std::string result{str};
-  std::transform(result.begin(), result.end(), result.begin(), ascii_lower);
-  return result;
-}
-
 bool is_tchar(char c) noexcept {
   return is_alnum(c) || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c));
 }
@@ -374,7 +368,7 @@ fetch_result exchange(net::io_context& ioc, Stream& stream, request_type& msg,
     for (auto& field : res) {
       auto name = field.name_string();
       auto value = field.value();
-      result.headers.emplace_back(lowercase({name.data(), name.size()}),
+      result.headers.emplace_back(ascii_lowered({name.data(), name.size()}),
                                   std::string{value.data(), value.size()});
     }
     result.body = std::move(res.body());
@@ -526,7 +520,7 @@ std::optional<fetch_url> parse_fetch_url(std::string_view url,
     return std::nullopt;
   }
   fetch_url result;
-  result.scheme = lowercase(url.substr(0, sep));
+  result.scheme = ascii_lowered(url.substr(0, sep));
   if (result.scheme != "http" && result.scheme != "https") {
     error = "unsupported scheme '" + result.scheme + "'; use http or https";
     return std::nullopt;
@@ -588,7 +582,7 @@ std::optional<fetch_url> parse_fetch_url(std::string_view url,
       return std::nullopt;
     }
   }
-  result.host = lowercase(host);
+  result.host = ascii_lowered(host);
   if (port) {
     auto value = parse_port(*port);
     if (!value) {

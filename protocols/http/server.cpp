@@ -236,12 +236,6 @@ std::string remote_string(const tcp::socket& sock) {
   return out;
 }
 
-void lower_ascii(std::string& str) noexcept {
-  for (auto& c : str)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-}
-
 /// A sequence of buffers that refers to an array instead of copying it, so
 /// that a batched write allocates nothing.
 struct buffer_range {
@@ -685,7 +679,7 @@ private:
                      .emplace_back(std::string{to_std(f.name_string())},
                                    std::string{to_std(f.value())})
                      .first;
-      lower_ascii(name);
+      lower_in_place(name);
     }
     req.request_id = given_request_id(msg);
     if (req.request_id.empty())

@@ -17,6 +17,7 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "actors/ascii.hpp"
 #include "actors/atoms.hpp"
 #include "actors/config.hpp"
 #include "actors/error.hpp"
@@ -467,10 +468,7 @@ private:
   }
 
   bool origin_allowed(const std::string& origin) const {
-    auto lower = origin;
-    for (auto& c : lower)
-      if (c >= 'A' && c <= 'Z')
-        c = static_cast<char>(c - 'A' + 'a');
+    auto lower = ascii_lowered(origin);
     for (auto& x : cfg_.allowed_origins)
       if (x == "*" || x == lower)
         return true;

@@ -3,19 +3,12 @@
 #include <algorithm>
 #include <array>
 
+#include "actors/ascii.hpp"
 #include "modules/common/json_text.hpp"
 
 namespace sb::mcp {
 
 namespace {
-
-std::string lower(std::string_view x) {
-  std::string result{x};
-  for (auto& c : result)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return result;
-}
 
 std::string_view trim(std::string_view x) {
   while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
@@ -27,7 +20,7 @@ std::string_view trim(std::string_view x) {
 
 /// Whether the parameters of an Accept item hold `q=0` (refused).
 bool zero_weight(std::string_view params) {
-  auto x = lower(params);
+  auto x = ascii_lowered(params);
   x.erase(std::remove(x.begin(), x.end(), ' '), x.end());
   auto q = x.find(";q=");
   if (q == std::string::npos)
@@ -157,7 +150,7 @@ accepted parse_accept(const std::string* value) {
     rest = comma == std::string_view::npos ? std::string_view{}
                                            : rest.substr(comma + 1);
     auto semi = item.find(';');
-    auto type = lower(trim(item.substr(0, semi)));
+    auto type = ascii_lowered(trim(item.substr(0, semi)));
     if (semi != std::string_view::npos && zero_weight(item.substr(semi)))
       continue;
     if (type == "*/*") {
@@ -174,7 +167,7 @@ accepted parse_accept(const std::string* value) {
 
 bool is_json_type(const std::string& value) {
   std::string_view x{value};
-  return lower(trim(x.substr(0, x.find(';')))) == "application/json";
+  return ascii_lowered(trim(x.substr(0, x.find(';')))) == "application/json";
 }
 
 std::string host_of(std::string_view authority) {
@@ -207,12 +200,12 @@ std::string host_of(std::string_view authority) {
         return c == '@' || c == '/' || c == ',' || c == ' ' || c == '\t';
       }))
     return {};
-  return lower(host);
+  return ascii_lowered(host);
 }
 
 std::string origin_host(std::string_view origin) {
   std::string_view rest;
-  auto x = lower(trim(origin));
+  auto x = ascii_lowered(trim(origin));
   std::string_view view{x};
   if (view.substr(0, 7) == "http://")
     rest = view.substr(7);
