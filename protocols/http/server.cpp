@@ -13,6 +13,12 @@
 // deadlines of `beast::tcp_stream`: the stream's read deadline cannot change
 // while a read is pending, but a pipelining connection reads on while
 // requests wait for the dispatcher, and a read must not time out then.
+//
+// Each I/O thread runs an io_context of its own, and a connection lives on
+// one of them for its whole life. Its handlers never run concurrently, so
+// it needs no strand, and its socket and timer use the io_context's
+// executor type itself: a type-erased executor would allocate on every
+// asynchronous operation.
 
 #include <pthread.h>
 
@@ -41,11 +47,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
@@ -68,6 +72,13 @@ using time_point = clock_type::time_point;
 using std::chrono::milliseconds;
 
 using request_parser = bhttp::request_parser<bhttp::string_body>;
+
+using executor_type = net::io_context::executor_type;
+using socket_type = net::basic_stream_socket<tcp, executor_type>;
+using acceptor_type = net::basic_socket_acceptor<tcp, executor_type>;
+using timer_type =
+  net::basic_waitable_timer<clock_type, net::wait_traits<clock_type>,
+                            executor_type>;
 
 constexpr auto never = time_point::max();
 
@@ -217,7 +228,7 @@ std::string given_request_id(const bhttp::request_header<>& msg) {
   return std::string{to_std(it->value())};
 }
 
-std::string remote_string(const tcp::socket& sock) {
+std::string remote_string(const socket_type& sock) {
   error_code ec;
   auto ep = sock.remote_endpoint(ec);
   if (ec)
@@ -284,11 +295,11 @@ using shared_state_ptr = std::shared_ptr<shared_state>;
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(shared_state_ptr state, tcp::socket&& sock, bool counted)
+  connection(shared_state_ptr state, socket_type&& sock, bool counted)
       : state_(std::move(state))
       , opts_(state_->opts)
-      , stream_(std::move(sock))
-      , timer_(stream_.get_executor())
+      , socket_(std::move(sock))
+      , timer_(socket_.get_executor())
       , buffer_(opts_.max_header_bytes + max_read_size)
       , gone_(std::make_shared<std::atomic<bool>>(false))
       , counted_(counted) {
@@ -297,7 +308,7 @@ public:
 
   ~connection() { gone_->store(true, std::memory_order_release); }
 
-  net::any_io_executor executor() { return stream_.get_executor(); }
+  executor_type executor() { return socket_.get_executor(); }
 
   /// Registers with the server; called under `state_->mtx` by the acceptor.
   void registered(std::list<std::shared_ptr<connection>>::iterator pos) {
@@ -311,7 +322,7 @@ public:
   /// Starts serving; with `reject`, answers 503 and closes instead.
   void start(bool reject) {
     guarded([&] {
-      remote_ = remote_string(stream_.socket());
+      remote_ = remote_string(socket_);
       idle_since_ = clock_type::now();
       if (reject) {
         fail(errc::overloaded, "too many connections; try again later");
@@ -410,7 +421,7 @@ public:
       // A pending read completes with end of stream.
       error_code ec;
       if (reading_)
-        stream_.socket().shutdown(tcp::socket::shutdown_receive, ec);
+        socket_.shutdown(tcp::socket::shutdown_receive, ec);
 
       // The last response that is still to be written announces the close
       // that follows it; the ones before it do not, or the client would
@@ -514,7 +525,7 @@ private:
     }
     reading_ = true;
     update_deadline();
-    stream_.async_read_some(buffer_.prepare(n), [self = shared_from_this()](
+    socket_.async_read_some(buffer_.prepare(n), [self = shared_from_this()](
                                                   error_code ec, size_t len) {
       self->guarded([&] { self->on_read(ec, len); });
     });
@@ -1045,7 +1056,7 @@ private:
     batch_ = n;
     write_since_ = clock_type::now();
     update_deadline();
-    net::async_write(stream_, buffer_range{bufs_.data(), bufs_.data() + nbufs},
+    net::async_write(socket_, buffer_range{bufs_.data(), bufs_.data() + nbufs},
                      [self = shared_from_this()](error_code ec, size_t) {
                        self->guarded([&] { self->on_write(ec); });
                      });
@@ -1105,7 +1116,7 @@ private:
       return;
     }
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) {
       close_now();
       return;
@@ -1122,7 +1133,7 @@ private:
   void linger_read() {
     buffer_.clear();
     reading_ = true;
-    stream_.async_read_some(
+    socket_.async_read_some(
       buffer_.prepare(std::min<size_t>(header_read_size, buffer_.max_size())),
       [self = shared_from_this()](error_code ec, size_t len) {
         self->guarded([&] { self->on_read(ec, len); });
@@ -1144,7 +1155,7 @@ private:
     closed_ = true;
     gone_->store(true, std::memory_order_release);
     error_code ec;
-    stream_.socket().close(ec);
+    socket_.close(ec);
     timer_.cancel();
     // The queue stays: a pending write may still refer to its buffers.
     {
@@ -1235,7 +1246,7 @@ private:
     // A request started and did not complete in time. Cancelling the read
     // completes it with an error that `on_read` ignores.
     error_code ec;
-    stream_.socket().cancel(ec);
+    socket_.cancel(ec);
     std::string msg = "the request did not arrive within ";
     append_uint(msg, opts_.read_timeout_ms);
     msg += " ms";
@@ -1246,8 +1257,8 @@ private:
 
   shared_state_ptr state_;
   const server_options& opts_;
-  beast::tcp_stream stream_;
-  net::steady_timer timer_;
+  socket_type socket_;
+  timer_type timer_;
   beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;
   /// Bytes that `parser_` consumed so far.
@@ -1428,9 +1439,9 @@ public:
   impl(server_options opts, std::shared_ptr<request_dispatcher> dispatcher)
       : state_(std::make_shared<shared_state>(std::move(opts),
                                               std::move(dispatcher)))
-      , ioc_(static_cast<int>(state_->opts.threads))
-      , acceptor_(net::make_strand(ioc_))
-      , retry_timer_(acceptor_.get_executor()) {
+      , iocs_(make_contexts(state_->opts.threads))
+      , acceptor_(iocs_.front()->get_executor())
+      , retry_timer_(iocs_.front()->get_executor()) {
     // Nothing to do
   }
 
@@ -1471,11 +1482,12 @@ public:
     address_ += ":" + std::to_string(port_);
 
     // Start accepting and the I/O threads.
-    work_.emplace(ioc_.get_executor());
+    for (auto& ioc : iocs_)
+      work_.emplace_back(ioc->get_executor());
     net::dispatch(acceptor_.get_executor(), [this] { do_accept(); });
-    threads_.reserve(opts.threads);
-    for (size_t i = 0; i < opts.threads; ++i)
-      threads_.emplace_back([this] { run(); });
+    threads_.reserve(iocs_.size());
+    for (auto& ioc : iocs_)
+      threads_.emplace_back([this, &ioc = *ioc] { run(ioc); });
     started_ = true;
     return {};
   }
@@ -1520,8 +1532,9 @@ public:
       net::post(c->executor(), [c] { c->force_close(); });
     conns.clear();
     wait_for_connections(milliseconds{1000});
-    work_.reset();
-    ioc_.stop();
+    work_.clear();
+    for (auto& ioc : iocs_)
+      ioc->stop();
     for (auto& t : threads_)
       if (t.joinable())
         t.join();
@@ -1544,14 +1557,24 @@ public:
   }
 
 private:
-  void run() noexcept {
+  static std::vector<std::unique_ptr<net::io_context>> make_contexts(size_t n) {
+    std::vector<std::unique_ptr<net::io_context>> result;
+    result.reserve(n);
+    // One thread runs each: the hint lets Asio skip what only several
+    // threads on one io_context need.
+    for (size_t i = 0; i < n; ++i)
+      result.push_back(std::make_unique<net::io_context>(1));
+    return result;
+  }
+
+  void run(net::io_context& ioc) noexcept {
     // A name of its own, for top -H and profilers; threads would otherwise
     // inherit the name of whoever started the server.
     pthread_setname_np(pthread_self(), "sb.http.io");
     // An exception escaping a handler skips that handler, not the thread.
     for (;;) {
       try {
-        ioc_.run();
+        ioc.run();
         return;
       } catch (...) {
         // Keep serving
@@ -1564,21 +1587,15 @@ private:
     state_->cv.wait_for(lock, timeout, [&] { return state_->conns.empty(); });
   }
 
-  net::any_io_executor connection_executor() {
-    // One thread needs no strand; more get one strand per connection.
-    if (state_->opts.threads > 1)
-      return net::make_strand(ioc_);
-    return ioc_.get_executor();
-  }
-
   void do_accept() {
-    acceptor_.async_accept(connection_executor(),
-                           [this](error_code ec, tcp::socket sock) {
-                             on_accept(ec, std::move(sock));
-                           });
+    // Connections go to the I/O threads in turn.
+    auto& ioc = *iocs_[next_context_++ % iocs_.size()];
+    acceptor_.async_accept(ioc, [this](error_code ec, socket_type sock) {
+      on_accept(ec, std::move(sock));
+    });
   }
 
-  void on_accept(error_code ec, tcp::socket sock) {
+  void on_accept(error_code ec, socket_type sock) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open())
       return;
     if (ec) {
@@ -1618,10 +1635,12 @@ private:
   }
 
   shared_state_ptr state_;
-  net::io_context ioc_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
-  tcp::acceptor acceptor_;
-  net::steady_timer retry_timer_;
+  /// One per I/O thread; the first also runs the acceptor.
+  std::vector<std::unique_ptr<net::io_context>> iocs_;
+  std::vector<net::executor_work_guard<executor_type>> work_;
+  acceptor_type acceptor_;
+  timer_type retry_timer_;
+  size_t next_context_ = 0;
   std::vector<std::thread> threads_;
   std::mutex lifecycle_mtx_;
   bool started_ = false;
