@@ -10,7 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(
   build-essential cmake clang-format curl openssl iproute2
   libcaf-dev libboost-dev libboost-system-dev nlohmann-json3-dev
-  libspdlog-dev libssl-dev libsqlite3-dev
+  libspdlog-dev libssl-dev libsqlite3-dev libtcmalloc-minimal4
 )
 
 missing=()
