@@ -525,8 +525,10 @@ private:
     }
     reading_ = true;
     update_deadline();
-    socket_.async_read_some(buffer_.prepare(n), [self = shared_from_this()](
-                                                  error_code ec, size_t len) {
+    auto dst = buffer_.prepare(n);
+    read_dst_ = static_cast<char*>(dst.data());
+    socket_.async_read_some(dst, [self = shared_from_this()](error_code ec,
+                                                             size_t len) {
       self->guarded([&] { self->on_read(ec, len); });
     });
   }
@@ -560,6 +562,13 @@ private:
       parse();
       return;
     }
+    // A paused connection parses on while its read is pending; once that
+    // consumed every buffered byte, the buffer started over at its front, and
+    // the bytes read landed where it stood before. Move them where they
+    // belong, or stale bytes would count as the new ones.
+    auto dst = buffer_.prepare(len);
+    if (dst.data() != read_dst_)
+      std::memmove(dst.data(), read_dst_, len);
     buffer_.commit(len);
     if (read_closed_) {
       // Closed for reading while this read was pending; drop the bytes.
@@ -1261,6 +1270,8 @@ private:
   timer_type timer_;
   beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;
+  /// Where the pending read of a request puts its bytes.
+  char* read_dst_ = nullptr;
   /// Bytes that `parser_` consumed so far.
   size_t parsed_bytes_ = 0;
   /// Empty lines skipped before the current request.

@@ -1525,6 +1525,28 @@ CAF_TEST(a client that leaves while its pipeline is full is noticed) {
   CAF_CHECK(serves_normally());
 }
 
+CAF_TEST(requests sent after a full pipeline drained are each answered once) {
+  // While paused, the connection keeps a read pending and parses on; the
+  // bytes of that read must not be mistaken for the ones it consumed.
+  auto opts = test_options();
+  opts.max_pipelined = 2;
+  start(opts);
+  client c{port};
+  for (int round = 0; round < 3; ++round) {
+    std::string raw;
+    for (int i = 0; i < 6; ++i)
+      raw += get("/echo/" + std::to_string(round) + "-" + std::to_string(i));
+    CAF_REQUIRE(c.send(raw));
+    for (int i = 0; i < 6; ++i) {
+      auto res = c.read();
+      CAF_REQUIRE(res);
+      auto name = std::to_string(round) + "-" + std::to_string(i);
+      CAF_CHECK_EQUAL(res->body(), echo_of("GET", R"(["echo",")" + name +
+                                                    R"("])"));
+    }
+  }
+}
+
 CAF_TEST(a paused connection goes on once its pipeline drains) {
   auto opts = test_options();
   opts.max_pipelined = 1;
