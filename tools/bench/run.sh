@@ -29,7 +29,7 @@ io_threads="${BENCH_NODE_IO_THREADS:-0}"
 pause="${BENCH_PAUSE:-1}"
 lookups="${BENCH_LOOKUPS:-2000000}"
 scenarios="${BENCH_SCENARIOS:-lookup health user mcp}"
-mcp_concurrency="${BENCH_MCP_CONCURRENCY:-1 10 50}"
+mcp_concurrency="${BENCH_MCP_CONCURRENCY:-1 10 50 100}"
 mcp_client="${BENCH_MCP_CLIENT:-wrk}"
 
 host=127.0.0.1
@@ -606,7 +606,7 @@ report_mcp() {
       "$bytes" "$cpu" "$client" "$other"
   done <"$mcp_results"
 
-  local c n t nc tc ratio cpu_ratio nl tl
+  local c n t nc tc ratio cpu_ratio nl tl peaks=""
   echo
   echo "== mcp medians (ratio = node req/s / TypeScript SDK req/s, the"
   echo "   target is 10x or more; cpu x = TypeScript SDK cpu us per call"
@@ -629,7 +629,13 @@ report_mcp() {
     tl+="/$(mcp_median 7 "$c" ts-sdk)"
     printf '%5s %10s %10s %7s %7s %7s %7s %21s %21s\n' "$c" "$n" "$t" \
       "$ratio" "$nc" "$tc" "$cpu_ratio" "$nl" "$tl"
+    peaks+="$c $n $t"$'\n'
   done
+  # Each server at the concurrency where it served the most: the ratio of
+  # throughputs, where a row compares the two at one load.
+  awk '$2 > n { n = $2; nc = $1 } $3 > t { t = $3; tc = $1 }
+    END { if (t > 0) printf "peak: node %.1f req/s (c=%s), ts %.1f req/s " \
+      "(c=%s), ratio %.2fx\n", n, nc, t, tc, n / t }' <<<"$peaks"
 
   # The load client runs on one core (a node process, or wrk's one
   # thread): near a full core, it and not the server sets the pace.
