@@ -519,8 +519,13 @@ auth_verdict auth_server::check(const auth_check& req, int64_t now) {
     i = verified_.end();
   }
   if (i == verified_.end()) {
+    auto audiences = peek_audiences(req.token);
+    if (audiences.empty())
+      return refuse(401, req, "invalid_token",
+                    "the token is malformed: not a token this server "
+                    "issues");
     std::string audience;
-    for (auto& aud : peek_audiences(req.token))
+    for (auto& aud : audiences)
       if (serves(aud)) {
         audience = aud;
         break;
