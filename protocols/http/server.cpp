@@ -527,10 +527,10 @@ private:
     update_deadline();
     auto dst = buffer_.prepare(n);
     read_dst_ = static_cast<char*>(dst.data());
-    socket_.async_read_some(dst, [self = shared_from_this()](error_code ec,
-                                                             size_t len) {
-      self->guarded([&] { self->on_read(ec, len); });
-    });
+    socket_.async_read_some(
+      dst, [self = shared_from_this()](error_code ec, size_t len) {
+        self->guarded([&] { self->on_read(ec, len); });
+      });
   }
 
   void on_read(error_code ec, size_t len) {

@@ -1541,8 +1541,8 @@ CAF_TEST(requests sent after a full pipeline drained are each answered once) {
       auto res = c.read();
       CAF_REQUIRE(res);
       auto name = std::to_string(round) + "-" + std::to_string(i);
-      CAF_CHECK_EQUAL(res->body(), echo_of("GET", R"(["echo",")" + name +
-                                                    R"("])"));
+      CAF_CHECK_EQUAL(res->body(),
+                      echo_of("GET", R"(["echo",")" + name + R"("])"));
     }
   }
 }
