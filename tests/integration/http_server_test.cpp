@@ -6,11 +6,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+
+#include <dirent.h>
+#include <sched.h>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -105,6 +110,7 @@ public:
       std::lock_guard<std::mutex> guard{mtx_};
       last_ = req;
       ++count_;
+      threads_.insert(std::this_thread::get_id());
     }
     auto first = req.path.empty() ? std::string{} : req.path[0];
     if (first == "slow" && req.path.size() > 1) {
@@ -161,6 +167,12 @@ public:
     return count_;
   }
 
+  /// The threads that dispatched requests so far.
+  size_t threads_seen() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return threads_.size();
+  }
+
   std::vector<reply_sink_ptr> take_held() {
     std::lock_guard<std::mutex> guard{mtx_};
     return std::move(held_);
@@ -170,6 +182,7 @@ private:
   std::mutex mtx_;
   http_request last_;
   size_t count_ = 0;
+  std::set<std::thread::id> threads_;
   std::vector<std::thread> workers_;
   std::vector<reply_sink_ptr> held_;
 };
@@ -419,6 +432,35 @@ CAF_TEST_FIXTURE_SCOPE(http_server_tests, fixture)
 CAF_TEST(the server reports the address it is bound to) {
   CAF_CHECK_NOT_EQUAL(port, 0u);
   CAF_CHECK_EQUAL(srv->address(), "127.0.0.1:" + std::to_string(port));
+}
+
+CAF_TEST(connections take turns among the io threads which run batch) {
+  // Two threads (test_options): consecutive connections go to each in turn.
+  for (int i = 0; i < 4; ++i) {
+    client c{port};
+    auto res = c.request(get("/echo/" + std::to_string(i)));
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->result_int(), 200);
+  }
+  CAF_CHECK_EQUAL(disp->threads_seen(), 2u);
+  // Each I/O thread waives preemption on wake-up.
+  size_t io_threads = 0;
+  auto dir = opendir("/proc/self/task");
+  CAF_REQUIRE(dir != nullptr);
+  while (auto entry = readdir(dir)) {
+    std::string tid = entry->d_name;
+    if (tid == "." || tid == "..")
+      continue;
+    std::ifstream comm{"/proc/self/task/" + tid + "/comm"};
+    std::string name;
+    std::getline(comm, name);
+    if (name != "sb.http.io")
+      continue;
+    ++io_threads;
+    CAF_CHECK_EQUAL(sched_getscheduler(std::stoi(tid)), SCHED_BATCH);
+  }
+  closedir(dir);
+  CAF_CHECK_EQUAL(io_threads, 2u);
 }
 
 CAF_TEST(a second server on a taken port fails with a message) {
