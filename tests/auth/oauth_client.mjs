@@ -45,6 +45,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import process from 'node:process';
 
+import { readCommandLine } from '../mcp/command_line.mjs';
 import { isLoopback, loopbackUrl } from '../mcp/loopback.mjs';
 
 // The SDK comes from tests/mcp/node_modules (tests/mcp/install.sh).
@@ -63,11 +64,6 @@ const maxRedirects = 10;
 
 // -- arguments ---------------------------------------------------------------
 
-function failUsage(message) {
-  console.error(`oauth_client: ${message}\n${usage}`);
-  process.exit(2);
-}
-
 function parseArgs(argv) {
   const opts = {
     url: null,
@@ -79,48 +75,34 @@ function parseArgs(argv) {
     deadlineS: 30,
     loginLink: null,
   };
-  for (let i = 0; i < argv.length; ++i) {
-    const arg = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) failUsage(`${arg} needs a value`);
-      return argv[++i];
-    };
+  const option = (arg, take, fail) => {
     switch (arg) {
       case '--state':
-        opts.state = value();
-        break;
+        opts.state = take.value();
+        return true;
       case '--call':
-        opts.tool = value();
-        break;
+        opts.tool = take.value();
+        return true;
       case '--token-only':
         opts.tokenOnly = true;
-        break;
+        return true;
       case '--login-link':
-        opts.loginLink = value();
-        break;
+        opts.loginLink = take.value();
+        return true;
       case '--redirect-uri':
-        opts.redirectUri = loopbackUrl(value(), failUsage).href;
-        break;
-      case '--deadline': {
-        const text = value();
-        opts.deadlineS = Number(text);
-        if (!Number.isInteger(opts.deadlineS) || opts.deadlineS < 1)
-          failUsage(`--deadline: want a whole number >= 1, got '${text}'`);
-        break;
-      }
-      case '-h':
-      case '--help':
-        console.log(usage);
-        process.exit(0);
-        break;
+        opts.redirectUri = loopbackUrl(take.value(), fail).href;
+        return true;
+      case '--deadline':
+        opts.deadlineS = take.count(1);
+        return true;
       default:
-        if (arg.startsWith('-') || opts.url !== null) failUsage(`unexpected argument '${arg}'`);
-        opts.url = arg;
+        return false;
     }
-  }
-  if (opts.url === null) failUsage('URL missing');
-  if (opts.state === null) failUsage('--state FILE missing');
-  opts.url = loopbackUrl(opts.url, failUsage);
+  };
+  const check = (fail) => {
+    if (opts.state === null) fail('--state FILE missing');
+  };
+  opts.url = readCommandLine(argv, { name: 'oauth_client', usage, option, check }).url;
   return opts;
 }
 

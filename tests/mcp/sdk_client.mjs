@@ -28,18 +28,13 @@ import process from 'node:process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { loopbackUrl } from './loopback.mjs';
+import { readCommandLine } from './command_line.mjs';
 
 const usage = `usage: sdk_client.mjs URL [--expect-pages N]
   [--context NAME --call TOOL [--args JSON]]... [--progress-context NAME]
   [--progress-tool TOOL] [--no-progress] [--timeout MS] [--deadline S]`;
 
 // -- arguments ---------------------------------------------------------------
-
-function failUsage(message) {
-  console.error(`sdk_client: ${message}\n${usage}`);
-  process.exit(2);
-}
 
 function parseArgs(argv) {
   const opts = {
@@ -53,71 +48,42 @@ function parseArgs(argv) {
     deadlineS: 60,
   };
   let context = null;
-  for (let i = 0; i < argv.length; ++i) {
-    const arg = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) failUsage(`${arg} needs a value`);
-      return argv[++i];
-    };
-    const count = (min) => {
-      const text = value();
-      const n = Number(text);
-      if (!Number.isInteger(n) || n < min)
-        failUsage(`${arg}: want a whole number >= ${min}, got '${text}'`);
-      return n;
-    };
+  const option = (arg, take, fail) => {
     switch (arg) {
       case '--expect-pages':
-        opts.expectPages = count(1);
-        break;
+        opts.expectPages = take.count(1);
+        return true;
       case '--context':
-        context = value();
-        break;
+        context = take.value();
+        return true;
       case '--call':
-        if (context === null) failUsage('--call needs a --context before it');
-        opts.calls.push({ context, tool: value(), args: {} });
-        break;
-      case '--args': {
-        if (opts.calls.length === 0) failUsage('--args needs a --call before it');
-        const text = value();
-        let args;
-        try {
-          args = JSON.parse(text);
-        } catch {
-          failUsage(`--args: not JSON: ${text}`);
-        }
-        if (typeof args !== 'object' || args === null || Array.isArray(args))
-          failUsage('--args: want a JSON object');
-        opts.calls[opts.calls.length - 1].args = args;
-        break;
-      }
+        if (context === null) fail('--call needs a --context before it');
+        opts.calls.push({ context, tool: take.value(), args: {} });
+        return true;
+      case '--args':
+        if (opts.calls.length === 0) fail('--args needs a --call before it');
+        opts.calls[opts.calls.length - 1].args = take.object();
+        return true;
       case '--progress-context':
-        opts.progressContext = value();
-        break;
+        opts.progressContext = take.value();
+        return true;
       case '--progress-tool':
-        opts.progressTool = value();
-        break;
+        opts.progressTool = take.value();
+        return true;
       case '--no-progress':
         opts.progress = false;
-        break;
+        return true;
       case '--timeout':
-        opts.timeoutMs = count(1);
-        break;
+        opts.timeoutMs = take.count(1);
+        return true;
       case '--deadline':
-        opts.deadlineS = count(1);
-        break;
-      case '-h':
-      case '--help':
-        console.log(usage);
-        process.exit(0);
-        break;
+        opts.deadlineS = take.count(1);
+        return true;
       default:
-        if (arg.startsWith('-') || opts.url !== null) failUsage(`unexpected argument '${arg}'`);
-        opts.url = arg;
+        return false;
     }
-  }
-  if (opts.url === null) failUsage('URL missing');
-  opts.url = loopbackUrl(opts.url, failUsage);
+  };
+  opts.url = readCommandLine(argv, { name: 'sdk_client', usage, option }).url;
   return opts;
 }
 

@@ -24,17 +24,12 @@
 import http from 'node:http';
 import process from 'node:process';
 
-import { loopbackUrl } from '../../tests/mcp/loopback.mjs';
+import { readCommandLine } from '../../tests/mcp/command_line.mjs';
 
 const usage = `usage: node mcp_load.mjs URL [--tool NAME] [--args JSON] [-n N] [-c C]
          [--warmup N] [--duration S] [--timeout MS] [--json]`;
 
 // -- arguments ----------------------------------------------------------------
-
-function failUsage(message) {
-  console.error(`mcp_load: ${message}\n${usage}`);
-  process.exit(2);
-}
 
 function parseArgs(argv) {
   const opts = {
@@ -48,64 +43,37 @@ function parseArgs(argv) {
     timeoutMs: 10000,
     json: false,
   };
-  for (let i = 0; i < argv.length; ++i) {
-    const arg = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) failUsage(`${arg} needs a value`);
-      return argv[++i];
-    };
-    const number = (min, max) => {
-      const text = value();
-      const n = Number(text);
-      if (!Number.isInteger(n) || n < min || n > max)
-        failUsage(`${arg}: want a whole number from ${min} to ${max}, got '${text}'`);
-      return n;
-    };
+  const option = (arg, take) => {
     switch (arg) {
       case '--tool':
-        opts.tool = value();
-        break;
-      case '--args': {
-        const text = value();
-        try {
-          opts.args = JSON.parse(text);
-        } catch {
-          failUsage(`--args: not JSON: ${text}`);
-        }
-        if (typeof opts.args !== 'object' || opts.args === null || Array.isArray(opts.args))
-          failUsage('--args: want a JSON object');
-        break;
-      }
+        opts.tool = take.value();
+        return true;
+      case '--args':
+        opts.args = take.object();
+        return true;
       case '-n':
-        opts.count = number(1, 10_000_000);
-        break;
+        opts.count = take.number(1, 10_000_000);
+        return true;
       case '-c':
-        opts.concurrency = number(1, 1000);
-        break;
+        opts.concurrency = take.number(1, 1000);
+        return true;
       case '--warmup':
-        opts.warmup = number(0, 1_000_000);
-        break;
+        opts.warmup = take.number(0, 1_000_000);
+        return true;
       case '--duration':
-        opts.durationS = number(1, 3600);
-        break;
+        opts.durationS = take.number(1, 3600);
+        return true;
       case '--timeout':
-        opts.timeoutMs = number(1, 600_000);
-        break;
+        opts.timeoutMs = take.number(1, 600_000);
+        return true;
       case '--json':
         opts.json = true;
-        break;
-      case '-h':
-      case '--help':
-        console.log(usage);
-        process.exit(0);
-        break;
+        return true;
       default:
-        if (arg.startsWith('-') || opts.url !== null) failUsage(`unexpected argument '${arg}'`);
-        opts.url = arg;
+        return false;
     }
-  }
-  if (opts.url === null) failUsage('URL missing');
-  opts.url = loopbackUrl(opts.url, failUsage, ['http:']);
+  };
+  opts.url = readCommandLine(argv, { name: 'mcp_load', usage, option, schemes: ['http:'] }).url;
   return opts;
 }
 
